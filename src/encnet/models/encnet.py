@@ -1,0 +1,73 @@
+"""EncNet (paper §3.3, Fig. 3): dilated ResNet → Context Encoding Module → 1×1 classifier, + SE-loss heads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from encnet.models.segmentor import Segmentor
+from encnet.nn import ContextEncoder, ContextEncodingModule
+
+
+class EncNet(Segmentor):
+    """B×3×H×W → {"out": logits B×num_classes×H×W, "se": B×num_classes presence logits,
+    "se3": stage-3 presence logits, "aux": stage-3 FCN logits (the last two in training only)}.
+
+    Stage 4 (c4) → 3×3 conv to ``head_channels`` + BN + ReLU → CEM → dropout 0.1 → 1×1 conv. The SE head is an
+    FC on the CEM's encoded vector e. With ``stage3_se`` a light second encoder on stage 3 (1×1 conv to
+    ``head_channels`` // 2 → Encoding → aggregate → FC) adds another SE prediction (Fig. 3); it only
+    regularises training and is skipped at inference.
+
+    Args:
+        num_codes: K codewords (0 = global average pooling, the paper's K = 0 ablation).
+        se_loss: build the SE head on the CEM (trained when the task's ``se_loss_weight`` > 0).
+        stage3_se: build the stage-3 encoder with its own SE head.
+        aggregate, residual, pre_conv: CEM variants, see :mod:`encnet.nn.context_encoding`.
+        encoding_impl: ``matmul`` (default) or ``reference``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: dict[str, Any] | None = None,
+        aux: bool = True,
+        head_channels: int = 512,
+        num_codes: int = 32,
+        se_loss: bool = True,
+        stage3_se: bool = True,
+        aggregate: str = "sum",
+        residual: bool = False,
+        pre_conv: bool = True,
+        dropout: float = 0.1,
+        encoding_impl: str = "matmul",
+    ) -> None:
+        super().__init__(num_classes, backbone, aux)
+        c3, c4 = self.backbone.stage_channels[2:]
+        self.reduce = nn.Sequential(
+            nn.Conv2d(c4, head_channels, 3, padding=1, bias=False), nn.BatchNorm2d(head_channels), nn.ReLU(inplace=True)
+        )
+        self.cem = ContextEncodingModule(
+            head_channels, num_codes, aggregate=aggregate, residual=residual, pre_conv=pre_conv, impl=encoding_impl
+        )
+        self.classifier = nn.Sequential(nn.Dropout2d(dropout), nn.Conv2d(head_channels, num_classes, 1))
+        self.se_head = nn.Linear(head_channels, num_classes) if se_loss else None
+        self.stage3 = None
+        if stage3_se:
+            width = max(head_channels // 2, 8)
+            self.stage3 = nn.Sequential(
+                nn.Conv2d(c3, width, 1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                ContextEncoder(width, num_codes, aggregate=aggregate, pre_conv=False, impl=encoding_impl),
+                nn.Linear(width, num_classes),
+            )
+
+    def decode(self, features: list[Tensor]) -> dict[str, Tensor]:
+        y, encoded = self.cem(self.reduce(features[3]))
+        outputs = {"out": self.classifier(y)}
+        if self.se_head is not None:
+            outputs["se"] = self.se_head(encoded)
+        if self.stage3 is not None and self.training:
+            outputs["se3"] = self.stage3(features[2])
+        return outputs

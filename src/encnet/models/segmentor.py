@@ -1,0 +1,51 @@
+"""Common frame of the segmentors: dilated ResNet → head on stage 4 (+ auxiliary FCN head on stage 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from encnet.models.heads import FCNHead
+from encnet.models.resnet import ResNet
+
+
+class Segmentor(nn.Module):
+    """Base class: B×3×H×W → dict of outputs; ``out`` (and ``aux``) are logits B×num_classes×H×W.
+
+    Subclasses build ``self.head`` on the stage-4 features and implement :meth:`decode`.
+
+    Args:
+        num_classes: number of classes (ignore label excluded).
+        backbone: keyword arguments of :class:`encnet.models.resnet.ResNet` (depth, output_stride, …).
+        aux: add the auxiliary FCN head on stage 3 (its loss weight is the task's ``aux_weight``).
+    """
+
+    def __init__(self, num_classes: int, backbone: dict[str, Any] | None = None, aux: bool = True) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be ≥ 1, got {num_classes}")
+        self.num_classes = num_classes
+        self.backbone = ResNet(**(backbone or {}))
+        self.aux_head = FCNHead(self.backbone.stage_channels[2], num_classes) if aux else None
+
+    def decode(self, features: list[Tensor]) -> dict[str, Tensor]:
+        """Stage features [c1..c4] → dict with ``out`` logits at feature resolution and extra outputs."""
+        raise NotImplementedError
+
+    def forward(self, images: Tensor) -> dict[str, Tensor]:
+        size = images.shape[-2:]
+        features = self.backbone(images)
+        outputs = self.decode(features)
+        if self.aux_head is not None and self.training:
+            outputs["aux"] = self.aux_head(features[2])
+        for key in ("out", "aux"):
+            if key in outputs:
+                outputs[key] = F.interpolate(outputs[key], size=size, mode="bilinear", align_corners=False)
+        return outputs
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Everything but the backbone (trained with the task's ``head_lr_mult``)."""
+        backbone = {id(p) for p in self.backbone.parameters()}
+        return [p for p in self.parameters() if id(p) not in backbone]

@@ -1,0 +1,15 @@
+"""Plain ``torch.nn`` building blocks of EncNet: the Encoding layer, the Context Encoding Module, SE-loss."""
+
+from encnet.nn.context_encoding import ContextEncoder, ContextEncodingModule
+from encnet.nn.encoding import Encoding, encoding_matmul, encoding_reference
+from encnet.nn.se_loss import SELoss, class_presence
+
+__all__ = [
+    "ContextEncoder",
+    "ContextEncodingModule",
+    "Encoding",
+    "SELoss",
+    "class_presence",
+    "encoding_matmul",
+    "encoding_reference",
+]

@@ -1,0 +1,96 @@
+"""The Encoding layer (paper §3.1, eq. 1–2).
+
+Given features X = {x_1..x_N} (N = H·W vectors of C dims), K codewords d_k and smoothing factors s_k:
+
+    r_ik = x_i − d_k
+    a_ik = exp(−s_k‖r_ik‖²) / Σ_j exp(−s_j‖r_ij‖²)          (eq. 2, soft assignment)
+    e_k  = Σ_i a_ik r_ik                                      (eq. 1, residual encoder)
+
+Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
+
+``encoding_matmul`` (the default) expands ‖x_i − d_k‖² = ‖x_i‖² − 2 x_i·d_k + ‖d_k‖² and
+Σ_i a_ik (x_i − d_k) = (Aᵀ X)_k − (Σ_i a_ik) d_k, so it needs only B×K×N and B×K×C intermediates.
+``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the former.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+IMPLEMENTATIONS = ("matmul", "reference")
+
+
+def _as_fp32(*tensors: Tensor) -> list[Tensor]:
+    return [t if t.dtype in (torch.float32, torch.float64) else t.float() for t in tensors]
+
+
+def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
+    """Encoding by matrix products: x B×C×N, codewords K×C, scale K → B×K×C.
+
+    Half-precision inputs are computed in fp32 (distances, softmax, accumulation) and the result is cast
+    back to the input's dtype.
+    """
+    out_dtype = x.dtype
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x, codewords, scale = _as_fp32(x, codewords, scale)
+        codewords = codewords.to(x.dtype)
+        scale = scale.to(x.dtype)
+        # ‖x_i − d_k‖² as B×K×N, without a B×N×K×C tensor.
+        x_sq = torch.linalg.vector_norm(x, dim=1, keepdim=True).square()  # B×1×N
+        d_sq = codewords.square().sum(dim=1)[:, None]  # K×1
+        dist = torch.matmul(codewords, x).mul(-2.0).add(x_sq).add(d_sq)  # B×K×N
+        assign = torch.softmax(-scale[:, None] * dist, dim=1)  # a_ik over k, B×K×N
+        # e_k = Σ_i a_ik x_i − (Σ_i a_ik) d_k
+        encoded = torch.bmm(assign, x.transpose(1, 2)) - assign.sum(dim=2, keepdim=True) * codewords
+    return encoded.to(out_dtype)
+
+
+def encoding_reference(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
+    """Literal eq. 1–2 with a B×N×K×C residual tensor (tests and benchmarks only)."""
+    out_dtype = x.dtype
+    x, codewords, scale = _as_fp32(x, codewords, scale)
+    residual = x.transpose(1, 2)[:, :, None, :] - codewords.to(x.dtype)  # B×N×K×C
+    assign = torch.softmax(-scale.to(x.dtype) * residual.square().sum(-1), dim=2)  # B×N×K
+    return (assign[..., None] * residual).sum(dim=1).to(out_dtype)
+
+
+class Encoding(nn.Module):
+    """Encoding layer: B×C×H×W (or B×C×N) features → B×K×C residual encoders.
+
+    Args:
+        channels: C, the feature dimension.
+        num_codes: K, the number of codewords (≥ 1).
+        impl: ``"matmul"`` (default, memory-light) or ``"reference"`` (broadcast form, for tests).
+
+    Parameters: ``codewords`` K×C, uniform in ±1/√(K·C); ``scale`` K (the paper's s_k > 0), uniform in (0, 1).
+    """
+
+    def __init__(self, channels: int, num_codes: int, impl: str = "matmul") -> None:
+        super().__init__()
+        if channels < 1 or num_codes < 1:
+            raise ValueError(f"Encoding needs channels ≥ 1 and num_codes ≥ 1, got {channels=}, {num_codes=}")
+        if impl not in IMPLEMENTATIONS:
+            raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+        self.channels, self.num_codes, self.impl = channels, num_codes, impl
+        self.codewords = nn.Parameter(torch.empty(num_codes, channels))
+        self.scale = nn.Parameter(torch.empty(num_codes))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.num_codes * self.channels)
+        nn.init.uniform_(self.codewords, -bound, bound)
+        nn.init.uniform_(self.scale, 0.0, 1.0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:
+            x = x.flatten(2)
+        if x.dim() != 3 or x.shape[1] != self.channels:
+            raise ValueError(f"Encoding expects B×{self.channels}×H×W or B×{self.channels}×N, got {tuple(x.shape)}")
+        fn = encoding_matmul if self.impl == "matmul" else encoding_reference
+        return fn(x, self.codewords, self.scale)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, num_codes={self.num_codes}, impl={self.impl!r}"

@@ -1,0 +1,58 @@
+"""Console and file reports of a run: the composed config as a rich tree, final metrics as a table and
+as ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import rich
+import rich.syntax
+import rich.table
+import rich.tree
+from omegaconf import DictConfig, OmegaConf
+
+
+def print_config(cfg: DictConfig, order: tuple[str, ...] = ("data", "model", "trainer", "callbacks", "logger")) -> None:
+    """Print the composed config as a tree, one branch per top-level group (``order`` first)."""
+    tree = rich.tree.Tree("config", style="bold")
+    keys = [k for k in order if k in cfg] + [k for k in cfg if k not in order]
+    for key in keys:
+        value = cfg[key]
+        text = OmegaConf.to_yaml(value, resolve=False) if isinstance(value, DictConfig) else str(value)
+        tree.add(f"[bold]{key}[/bold]").add(rich.syntax.Syntax(text, "yaml", theme="ansi_dark"))
+    rich.print(tree)
+
+
+def to_float(value: Any) -> Any:
+    return float(value.item()) if hasattr(value, "item") else value
+
+
+def write_metrics(path: Path, metrics: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Write ``metrics`` (tensors → floats) and ``extra`` (seed, config name …) to ``path`` as JSON."""
+    record = {k: to_float(v) for k, v in sorted(metrics.items())} | dict(extra)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def print_metrics(metrics: Mapping[str, Any], path: Path | None = None, stage: str = "val") -> None:
+    """Print pixAcc and mIoU, then the per-class IoU, as rich tables."""
+    console = rich.get_console()
+    summary = rich.table.Table(title=f"{stage} results")
+    for key in (f"{stage}/pixAcc", f"{stage}/mIoU"):
+        summary.add_column(key, justify="right")
+    summary.add_row(*(f"{100 * to_float(metrics[k]):.2f}%" for k in (f"{stage}/pixAcc", f"{stage}/mIoU")))
+    per_class = rich.table.Table(title="per-class IoU")
+    per_class.add_column("class")
+    per_class.add_column("IoU", justify="right")
+    prefix = f"{stage}/IoU/"
+    for key, value in metrics.items():
+        if key.startswith(prefix):
+            per_class.add_row(key[len(prefix):], f"{100 * to_float(value):.2f}%")
+    console.print(per_class)
+    console.print(summary)
+    if path:
+        console.print(f"metrics written to {path}")

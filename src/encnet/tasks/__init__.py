@@ -1,0 +1,5 @@
+"""Lightning tasks: the training/evaluation logic around the plain ``torch.nn`` models."""
+
+from encnet.tasks.segmentation import SegmentationTask
+
+__all__ = ["SegmentationTask"]

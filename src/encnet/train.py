@@ -1,0 +1,72 @@
+"""Training entry point (``encnet-train``, ``python -m encnet.train``): compose → instantiate → fit → validate.
+
+Any Hydra override works on top, e.g. ``encnet-train model=fcn trainer.max_epochs=3``, and ``-m`` sweeps
+(``encnet-train -m model.se_loss_weight=0,0.2,0.8``); each run writes ``metrics.json`` in its output dir.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from encnet.config import CONFIG_DIR
+from encnet.reporting import print_config, print_metrics, write_metrics
+
+log = logging.getLogger(__name__)
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a dict-of-configs group (``callbacks``, ``logger``); ``None`` → []."""
+    return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit ``cfg.model`` on ``cfg.data``, validate the final weights, write and return ``metrics.json``."""
+    if cfg.get("print_config", True):
+        print_config(cfg)
+    pl.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    model = instantiate(cfg.model)
+    loggers = _instantiate_all(cfg.get("logger"))
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    results = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
+
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(cfg.paths.output_dir)
+    checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
+    record = write_metrics(
+        output_dir / "metrics.json",
+        results,
+        {
+            "seed": cfg.seed,
+            "config_name": hydra_cfg.job.config_name,
+            "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")},
+            "overrides": list(hydra_cfg.overrides.task),
+            "checkpoint": checkpoint or None,
+        },
+    )
+    print_metrics(results, output_dir / "metrics.json")
+    return record
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra app; returns ``cfg.optimized_metric`` (for sweepers such as Optuna) when set."""
+    record = train(cfg)
+    metric = cfg.get("optimized_metric")
+    return record.get(metric) if metric else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Shared fixtures: composing the Hydra config the way ``encnet-train`` does, at test size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from encnet.config import CONFIG_DIR
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+# A CPU-instant version of the default run: tiny generated dataset, tiny network, no logger.
+TINY = [
+    "data.num_train=8",
+    "data.num_val=4",
+    "data.image_size=64",
+    "data.base_size=64",
+    "data.crop_size=48",
+    "data.batch_size=4",
+    "data.val_batch_size=2",
+    "data.num_workers=0",
+    "model.backbone.width=0.125",
+    "model.head_channels=16",
+    "logger=none",
+    "callbacks=none",
+    "print_config=false",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One generated-dataset cache for the whole session."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def compose_train(tmp_path: Path, cache_dir: Path):
+    """compose_train(*overrides) → the composed ``train`` config, HydraConfig set, outputs in tmp_path."""
+
+    def _compose(*overrides: str, tiny: bool = True) -> DictConfig:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(
+                "train",
+                overrides=[*(TINY if tiny else []), *overrides],
+                return_hydra_config=True,
+            )
+        with open_dict(cfg):
+            cfg.paths.root_dir = str(tmp_path)
+            cfg.paths.output_dir = str(tmp_path / "run")
+            cfg.paths.cache_dir = str(cache_dir)
+            cfg.hydra.runtime.output_dir = str(tmp_path / "run")
+            cfg.hydra.job.num = 0
+            cfg.hydra.job.id = "0"
+        HydraConfig().set_config(cfg)
+        return cfg
+
+    yield _compose
+    GlobalHydra.instance().clear()

@@ -1,0 +1,138 @@
+"""Generated dataset, file-based dataset checks, augmentation and datamodule."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from encnet.data import ContextScenesDataModule, SegmentationDataModule, SegmentationFolder
+from encnet.data.context_scenes import CLASSES, LOOK, generate, make_scene
+from encnet.data.transforms import train_transform
+
+
+def _digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.png")):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def test_generation_is_deterministic_and_in_ade_layout(tmp_path):
+    a = generate(tmp_path / "a", num_train=6, num_val=3, image_size=48, seed=7)
+    b = generate(tmp_path / "b", num_train=6, num_val=3, image_size=48, seed=7)
+    c = generate(tmp_path / "c", num_train=6, num_val=3, image_size=48, seed=8)
+    assert _digest(a) == _digest(b) != _digest(c)
+    assert len(list((a / "images" / "training").glob("*.png"))) == 6
+    assert len(list((a / "annotations" / "validation").glob("*.png"))) == 3
+    assert not list(tmp_path.glob(".*"))  # no temporary directory left behind
+
+
+def test_scene_context_decides_ambiguous_classes():
+    """Each ambiguous class occurs only in its scene type, next to its scene's cue, and shares its look."""
+    assert LOOK["sand"] == LOOK["earth"] and LOOK["windowpane"] == LOOK["door"] and LOOK["wall"] == LOOK["building"]
+    cues = {"beach": ("sea", "sand"), "field": ("grass", "earth"), "room": ("floor", "windowpane"),
+            "street": ("road", "door")}
+    for i in range(40):
+        _, label, scene = make_scene(np.random.default_rng(i), 64)
+        present = {CLASSES[k] for k in np.unique(label) if k != 255}
+        cue, ambiguous = cues[scene]
+        assert cue in present
+        others = {a for s, (_, a) in cues.items() if s != scene}
+        assert not present & others, (scene, present)
+        assert (label == 255).any()  # boundaries are unlabelled
+
+
+def _write_pair(root, split, name, image, mask):
+    for sub, arr in (("images", image), ("annotations", mask)):
+        d = root / sub / split
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arr).save(d / f"{name}.png")
+
+
+def test_folder_reduce_zero_label(tmp_path):
+    mask = np.array([[0, 1, 2], [3, 255, 1]], np.uint8)
+    _write_pair(tmp_path, "training", "x", np.zeros((2, 3, 3), np.uint8), mask)
+    (tmp_path / "images" / "validation").mkdir()
+    (tmp_path / "annotations" / "validation").mkdir()
+    _, out = SegmentationFolder(tmp_path, "train", num_classes=3, reduce_zero_label=True)[0]
+    np.testing.assert_array_equal(out, [[255, 0, 1], [2, 255, 0]])
+
+
+def test_missing_root_names_layout(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"does not exist; expected layout: root/images"):
+        SegmentationFolder(tmp_path / "nowhere", "train", 3)
+
+
+def test_empty_root_names_layout(tmp_path):
+    (tmp_path / "images" / "training").mkdir(parents=True)
+    (tmp_path / "annotations" / "training").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no images in .*training; expected layout"):
+        SegmentationFolder(tmp_path, "train", 3)
+
+
+def test_image_without_mask(tmp_path):
+    _write_pair(tmp_path, "training", "a", np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8))
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "images" / "training" / "b.png")
+    with pytest.raises(FileNotFoundError, match=r"b\.png has no annotation .*b\.png"):
+        SegmentationFolder(tmp_path, "train", 3)
+
+
+def test_label_out_of_range_names_file(tmp_path):
+    _write_pair(tmp_path, "training", "bad", np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 9, np.uint8))
+    with pytest.raises(ValueError, match=r"annotations/training/bad\.png has label 9"):
+        SegmentationFolder(tmp_path, "train", 3)[0]
+
+
+def test_size_mismatch_names_file(tmp_path):
+    _write_pair(tmp_path, "training", "odd", np.zeros((4, 5, 3), np.uint8), np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match=r"odd\.png is \(4, 4\).*image .*odd\.png is \(5, 4\)"):
+        SegmentationFolder(tmp_path, "train", 3)[0]
+
+
+def test_train_transform_pads_with_ignore():
+    """A small image scaled down and padded: padded mask pixels are 255, image pixels 0 before normalising."""
+    t = train_transform(base_size=20, crop_size=64, scale_range=(0.5, 0.5), rotate_degrees=0, flip=False,
+                        mean=(0, 0, 0), std=(1 / 255, 1 / 255, 1 / 255))
+    out = t(image=np.full((20, 20, 3), 200, np.uint8), mask=np.ones((20, 20), np.uint8))
+    image, mask = out["image"], out["mask"]
+    assert image.shape == (3, 64, 64) and mask.shape == (64, 64)
+    assert (mask == 255).sum() == 64 * 64 - 10 * 10 and (mask == 1).sum() == 100
+    assert (image[:, mask == 255] == 0).all()
+
+
+def test_rotation_fills_mask_with_ignore():
+    t = train_transform(base_size=64, crop_size=64, scale_range=(1, 1), rotate_degrees=10, flip=False)
+    seen = 0
+    for _ in range(5):
+        mask = t(image=np.zeros((64, 64, 3), np.uint8), mask=np.zeros((64, 64), np.uint8))["mask"]
+        assert set(mask.unique().tolist()) <= {0, 255}
+        seen += int((mask == 255).sum())
+    assert seen > 0
+
+
+def test_bad_scale_range():
+    with pytest.raises(ValueError, match="scale_range"):
+        train_transform(64, 64, scale_range=(2.0, 0.5))
+
+
+def test_context_scenes_datamodule(tmp_path):
+    dm = ContextScenesDataModule(cache_dir=str(tmp_path), num_train=6, num_val=2, image_size=48, crop_size=32,
+                                 batch_size=2, val_batch_size=2, num_workers=0)
+    dm.prepare_data()
+    dm.setup("fit")
+    images, masks = next(iter(dm.train_dataloader()))
+    assert images.shape == (2, 3, 32, 32) and images.dtype == torch.float32
+    assert masks.shape == (2, 32, 32) and masks.dtype == torch.int64
+    assert set(masks.unique().tolist()) <= set(range(len(CLASSES))) | {255}
+    images, masks = next(iter(dm.val_dataloader()))
+    assert images.shape == (2, 3, 48, 48)
+    assert dm.class_names == list(CLASSES)
+
+
+def test_class_names_must_match_num_classes(tmp_path):
+    with pytest.raises(ValueError, match="class_names has 2 names but data.num_classes=3"):
+        SegmentationDataModule(str(tmp_path), num_classes=3, class_names=["a", "b"])

@@ -1,0 +1,76 @@
+"""Segmentors and the segmentation task: output shapes, losses, head parameters."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from encnet.models import FCN, EncNet
+from encnet.tasks import SegmentationTask
+
+TINY_BACKBONE = {"depth": 18, "width": 0.125}
+
+
+@pytest.mark.parametrize("num_codes", [0, 8])
+def test_encnet_outputs(num_codes):
+    net = EncNet(5, TINY_BACKBONE, head_channels=16, num_codes=num_codes)
+    x = torch.randn(2, 3, 50, 42)
+    out = net.train()(x)
+    assert out["out"].shape == (2, 5, 50, 42) and out["aux"].shape == (2, 5, 50, 42)
+    assert out["se"].shape == (2, 5) and out["se3"].shape == (2, 5)
+    out = net.eval()(x)
+    assert set(out) == {"out", "se"}
+
+
+def test_encnet_without_optional_heads():
+    net = EncNet(5, TINY_BACKBONE, head_channels=16, se_loss=False, stage3_se=False, aux=False).train()
+    assert set(net(torch.randn(2, 3, 32, 32))) == {"out"}
+
+
+def test_fcn_outputs():
+    net = FCN(4, TINY_BACKBONE, head_channels=16).train()
+    out = net(torch.randn(2, 3, 40, 40))
+    assert set(out) == {"out", "aux"} and out["out"].shape == (2, 4, 40, 40)
+
+
+def test_head_parameters_exclude_backbone():
+    net = EncNet(5, TINY_BACKBONE, head_channels=16)
+    head = {id(p) for p in net.head_parameters()}
+    assert not head & {id(p) for p in net.backbone.parameters()}
+    assert len(head) + len(list(net.backbone.parameters())) == len(list(net.parameters()))
+
+
+@pytest.mark.parametrize("arch", ["encnet", "fcn"])
+def test_task_returns_logits(arch):
+    task = SegmentationTask(arch, num_classes=6, backbone=TINY_BACKBONE, head_channels=16).eval()
+    assert task(torch.randn(2, 3, 33, 47)).shape == (2, 6, 33, 47)
+
+
+def test_task_losses_are_weighted_sum():
+    task = SegmentationTask("encnet", 4, se_loss_weight=0.5, aux_weight=0.3, backbone=TINY_BACKBONE, head_channels=16)
+    images, masks = torch.randn(2, 3, 32, 32), torch.randint(0, 4, (2, 32, 32))
+    masks[0, :4] = 255
+    losses = task.compute_losses(task.net.train()(images), masks)
+    assert set(losses) == {"loss", "loss_ce", "loss_aux", "loss_se", "loss_se3"}
+    expected = losses["loss_ce"] + 0.3 * losses["loss_aux"] + 0.5 * (losses["loss_se"] + losses["loss_se3"])
+    torch.testing.assert_close(losses["loss"], expected)
+
+
+def test_task_rejects_unknown_arch_and_options():
+    with pytest.raises(ValueError, match="model.arch"):
+        SegmentationTask("deeplab", 4)
+    with pytest.raises(TypeError, match="model.arch=fcn.*num_codes"):
+        SegmentationTask("fcn", 4, backbone=TINY_BACKBONE, num_codes=8)
+
+
+def test_checkpoint_reloads_by_itself(tmp_path):
+    import pytorch_lightning as pl
+
+    task = SegmentationTask("encnet", 3, backbone=TINY_BACKBONE, head_channels=16, num_codes=4)
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=0)
+    trainer.strategy.connect(task)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    reloaded = SegmentationTask.load_from_checkpoint(tmp_path / "m.ckpt").eval()
+    x = torch.randn(1, 3, 24, 24)
+    torch.testing.assert_close(reloaded(x), task.eval()(x))
+    assert reloaded.hparams.num_codes == 4

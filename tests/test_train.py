@@ -1,0 +1,108 @@
+"""The Hydra app end to end: every model config trains, metrics.json, checkpoints, wandb, multirun, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from encnet.config import CONFIG_DIR
+from encnet.tasks import SegmentationTask
+from encnet.train import train
+
+from .conftest import TINY
+
+MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("[!_]*.yaml"))
+TRAINERS = sorted(p.stem for p in (CONFIG_DIR / "trainer").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_each_model_config_trains_fast_dev_run(compose_train, tmp_path, model):
+    cfg = compose_train(f"model={model}", "trainer.fast_dev_run=true", "seed=3")
+    record = train(cfg)
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(record))
+    assert 0 <= saved["val/pixAcc"] <= 1 and 0 <= saved["val/mIoU"] <= 1
+    assert {f"val/IoU/{c}" for c in ("sky", "sand", "door")} <= saved.keys()
+    assert saved["seed"] == 3 and saved["config_name"] == "train" and saved["choices"]["model"] == model
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_trainer_configs_compose(compose_train, trainer):
+    cfg = compose_train(f"trainer={trainer}")
+    assert cfg.trainer._target_ == "pytorch_lightning.Trainer"
+    if trainer == "ddp":
+        assert cfg.trainer.sync_batchnorm and cfg.trainer.strategy == "ddp"
+
+
+def test_num_classes_flows_from_data(compose_train):
+    cfg = compose_train("data.num_classes=12")
+    assert cfg.model.num_classes == cfg.data.num_classes == 12
+
+
+def test_checkpoint_and_wandb_offline(compose_train, tmp_path):
+    cfg = compose_train(
+        "logger=wandb", "callbacks=default", "trainer.max_epochs=1", "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=1", "trainer.enable_progress_bar=true",
+    )
+    record = train(cfg)
+    ckpt = Path(record["checkpoint"])
+    assert ckpt.name == "last.ckpt" and ckpt.is_file()
+    task = SegmentationTask.load_from_checkpoint(ckpt)
+    assert task.hparams.arch == "encnet" and task.hparams.num_classes == 12
+    runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, list((tmp_path / "run").rglob("*"))
+
+
+def test_unknown_key_is_hydra_error(compose_train):
+    with pytest.raises(ConfigCompositionException, match="model.num_codez"):
+        compose_train("model.num_codez=3")
+    with pytest.raises(ConfigCompositionException, match="num_codes"):
+        compose_train("model=fcn", "model.num_codes=3")  # FCN has no codewords
+
+
+def test_missing_pretrained_file_is_named(compose_train, tmp_path):
+    cfg = compose_train(f"model.backbone.pretrained={tmp_path}/missing_resnet.pth")
+    with pytest.raises(Exception, match="missing_resnet.pth"):
+        instantiate(cfg.model)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ENCNET_CACHE_DIR": str(cwd / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1"}
+    return subprocess.run([sys.executable, "-m", "encnet.train", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_multirun_sweep_writes_metrics_per_job(tmp_path):
+    proc = _cli("-m", "model.se_loss_weight=0,0.2", "model.num_codes=0,4", "trainer.fast_dev_run=true", *TINY, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = sorted((tmp_path / "sweep").rglob("metrics.json"))
+    assert len(files) == 4
+    swept = {
+        tuple(o for o in json.loads(f.read_text())["overrides"] if o.startswith(("model.num_codes", "model.se_loss")))
+        for f in files
+    }
+    assert swept == {(f"model.se_loss_weight={a}", f"model.num_codes={k}") for a in (0, 0.2) for k in (0, 4)}
+
+
+def test_cli_prints_composed_config(tmp_path):
+    proc = _cli("--cfg", "job", "model=fcn", "model.backbone.depth=101", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    cfg = OmegaConf.create(proc.stdout)
+    assert cfg.model.arch == "fcn" and cfg.model.backbone.depth == 101
+
+
+def test_console_script_installed():
+    script = Path(sys.executable).parent / "encnet-train"
+    if not script.exists():
+        pytest.skip("encnet-train is not installed next to this interpreter")
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "encnet, fcn" in proc.stdout
