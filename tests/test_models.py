@@ -74,3 +74,29 @@ def test_checkpoint_reloads_by_itself(tmp_path):
     x = torch.randn(1, 3, 24, 24)
     torch.testing.assert_close(reloaded(x), task.eval()(x))
     assert reloaded.hparams.num_codes == 4
+
+
+def test_optimizer_groups_and_poly_schedule():
+    from types import SimpleNamespace
+
+    task = SegmentationTask("encnet", 3, lr=0.02, head_lr_mult=10, backbone=TINY_BACKBONE, head_channels=16)
+    task._trainer = SimpleNamespace(estimated_stepping_batches=10)
+    config = task.configure_optimizers()
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    assert config["lr_scheduler"]["interval"] == "step"
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([0.02, 0.2])
+    assert optimizer.defaults["momentum"] == 0.9 and optimizer.defaults["weight_decay"] == 1e-4
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([0.02 * 0.5**0.9, 0.2 * 0.5**0.9])
+
+
+def test_predict_step_returns_labels():
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader
+
+    task = SegmentationTask("fcn", 5, backbone=TINY_BACKBONE, head_channels=16)
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    preds = trainer.predict(task, DataLoader(torch.randn(3, 3, 20, 28), batch_size=2))
+    assert [p.shape for p in preds] == [(2, 20, 28), (1, 20, 28)] and preds[0].dtype == torch.int64

@@ -28,6 +28,8 @@ def test_groups_by_config_without_seed(tmp_path, capsys):
     assert rows["model=fcn"]["n"] == 1 and rows["model=fcn"]["val/mIoU"] == (pytest.approx(40.0), 0.0)
     main([str(tmp_path), "--markdown"])
     assert "| `model=fcn` | 1 | 40.00 ± 0.00 | 85.00 ± 0.00 |" in capsys.readouterr().out
+    main([str(tmp_path), "--markdown", "--classes", "sand"])
+    assert "| `model=fcn` | 1 | 40.00 ± 0.00 | 85.00 ± 0.00 | – |" in capsys.readouterr().out
 
 
 def test_no_metrics_is_an_error(tmp_path):

@@ -33,14 +33,15 @@ def collect(root: Path) -> dict[str, list[dict]]:
     return dict(groups)
 
 
-def summarise(groups: dict[str, list[dict]]) -> list[dict]:
+def summarise(groups: dict[str, list[dict]], metrics: tuple[str, ...] = METRICS) -> list[dict]:
     """One row per configuration: n, seeds, and mean/std (in %) of each metric."""
     rows = []
     for name, records in groups.items():
         row = {"config": name, "n": len(records), "seeds": sorted(r.get("seed") for r in records)}
-        for metric in METRICS:
+        for metric in metrics:
             values = [100 * r[metric] for r in records if metric in r]
-            row[metric] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            row[metric] = (statistics.mean(values), std) if values else None
         rows.append(row)
     return rows
 
@@ -48,20 +49,23 @@ def summarise(groups: dict[str, list[dict]]) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="directory searched recursively for metrics.json")
+    parser.add_argument("--classes", nargs="*", default=[], help="also report val/IoU/<class> for these")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
-    rows = summarise(collect(args.root))
+    metrics = (*METRICS, *(f"val/IoU/{c}" for c in args.classes))
+    rows = summarise(collect(args.root), metrics)
+    cells = [[f"{r[m][0]:.2f} ± {r[m][1]:.2f}" if r[m] else "–" for m in metrics] for r in rows]
     if args.markdown:
-        print("| configuration | seeds | mIoU (%) | pixAcc (%) |\n| --- | --- | --- | --- |")
-        for r in rows:
-            cells = [f"{r[m][0]:.2f} ± {r[m][1]:.2f}" for m in METRICS]
-            print(f"| `{r['config']}` | {r['n']} | {cells[0]} | {cells[1]} |")
+        print("| configuration | seeds | " + " | ".join(f"{m} (%)" for m in metrics) + " |")
+        print("| --- " * (len(metrics) + 2) + "|")
+        for r, c in zip(rows, cells):
+            print(f"| `{r['config']}` | {r['n']} | " + " | ".join(c) + " |")
         return
-    table = rich.table.Table(title=f"{args.root} (mean ± std over seeds)")
-    for col in ("configuration", "seeds", *METRICS):
+    table = rich.table.Table(title=f"{args.root} (mean ± std over seeds, %)")
+    for col in ("configuration", "seeds", *metrics):
         table.add_column(col)
-    for r in rows:
-        table.add_row(r["config"], str(r["seeds"]), *(f"{r[m][0]:.2f} ± {r[m][1]:.2f}" for m in METRICS))
+    for r, c in zip(rows, cells):
+        table.add_row(r["config"], str(r["seeds"]), *c)
     rich.print(table)
 
 
