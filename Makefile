@@ -6,6 +6,9 @@ TORCH_VERSION ?= 2.13.0
 # Used only on machines without a GPU when the CPU wheel is not found locally.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
+ifndef RESULTS_DIR
+RESULTS_DIR := logs/results/$(shell date +%Y-%m-%d_%H-%M-%S)
+endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
@@ -51,11 +54,12 @@ sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)
 
 results: install
-	$(BIN)/encnet-train -m model=fcn seed=0,1,2 hydra.sweep.dir=logs/results/fcn $(ARGS)
-	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2 seed=0,1,2 hydra.sweep.dir=logs/results/encnet $(ARGS)
+	$(BIN)/encnet-train -m model=fcn seed=0,1,2 hydra.sweep.dir=$(RESULTS_DIR)/fcn $(ARGS)
+	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2 seed=0,1,2 hydra.sweep.dir=$(RESULTS_DIR)/encnet $(ARGS)
+	$(BIN)/encnet-train -m model.aggregate=mean seed=0,1,2 hydra.sweep.dir=$(RESULTS_DIR)/encnet_mean_cem $(ARGS)
 	$(BIN)/encnet-train -m model.aggregate=mean model.residual=true seed=0,1,2 \
-		hydra.sweep.dir=logs/results/encnet_released_cem $(ARGS)
-	$(BIN)/encnet-results logs/results
+		hydra.sweep.dir=$(RESULTS_DIR)/encnet_released_cem $(ARGS)
+	$(BIN)/encnet-results $(RESULTS_DIR) --classes sand earth wall building windowpane door rock
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py
