@@ -32,7 +32,7 @@ def main() -> None:
         stats = []
         for seed in range(args.seeds):
             torch.manual_seed(seed)
-            net = EncNet(12, {"depth": 18, "width": 0.25}, head_channels=64, num_codes=args.num_codes,
+            net = EncNet(dm.hparams.num_classes, {"depth": 18, "width": 0.25}, head_channels=64, num_codes=args.num_codes,
                          aggregate=aggregate).train()
             with torch.no_grad():
                 encoded = net.cem.encoder(net.reduce(net.backbone(images)[3]))

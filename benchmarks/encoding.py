@@ -73,7 +73,8 @@ def _sync(device: str) -> None:
 
 def child(args: argparse.Namespace) -> dict:
     """Measure one implementation in this process (memory first, on a clean peak)."""
-    torch.set_num_threads(args.threads) if args.threads else None
+    if args.threads:
+        torch.set_num_threads(args.threads)
     fn = IMPLS[args.child]
     inputs = _inputs(args)
     # A tiny call first, so that lazily loaded kernels and thread pools do not count as the op's memory.

@@ -26,9 +26,8 @@ def collect(root: Path) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for file in files:
         record = json.loads(file.read_text())
-        overrides = [o for o in record.get("overrides", []) if not o.startswith("seed=")]
+        overrides = [o for o in record.get("overrides", []) if not o.startswith(("seed=", "model="))]
         model = record.get("choices", {}).get("model", "?")
-        overrides = [o for o in overrides if not o.startswith("model=")]
         groups[" ".join([f"model={model}", *overrides])].append(record)
     return dict(groups)
 

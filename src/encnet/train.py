@@ -6,7 +6,6 @@ Any Hydra override works on top, e.g. ``encnet-train model=fcn trainer.max_epoch
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from encnet.config import CONFIG_DIR
 from encnet.reporting import print_config, print_metrics, write_metrics
-
-log = logging.getLogger(__name__)
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:
