@@ -1,6 +1,6 @@
 """How saturated is the CEM's γ = sigmoid(FC(e)) at initialisation, for each way of aggregating the codes?
 
-    python benchmarks/cem_gamma_saturation.py            # CPU-sized EncNet, one batch of context_scenes
+    python benchmarks/cem_gamma_saturation.py            # CPU-sized EncNet, 16 context_scenes val images
 
 Prints, per variant, the mean |e| entering the FC and the fraction of (image, channel) entries of γ below
 0.05 (channel almost switched off in Y = X ⊗ γ) or above 0.95.
@@ -22,11 +22,11 @@ def main() -> None:
     p.add_argument("--num-codes", type=int, default=32)
     p.add_argument("--seeds", type=int, default=3, help="network initialisations averaged")
     args = p.parse_args()
-    dm = ContextScenesDataModule(cache_dir=args.cache_dir, crop_size=96, batch_size=16, num_workers=0)
+    dm = ContextScenesDataModule(cache_dir=args.cache_dir, val_batch_size=16, num_workers=0)
     dm.prepare_data()
-    dm.setup("fit")
-    images, _ = next(iter(dm.train_dataloader()))
-    print(f"γ at initialisation, K={args.num_codes}, batch of {len(images)} context_scenes crops, {args.seeds} inits")
+    dm.setup("validate")
+    images, _ = next(iter(dm.val_dataloader()))  # the first 16 val images: no randomness
+    print(f"γ at initialisation, K={args.num_codes}, first {len(images)} context_scenes val images, {args.seeds} inits")
     print(f"{'aggregate':<10} {'mean |e|':>9} {'γ < 0.05':>9} {'γ > 0.95':>9}")
     for aggregate in ("sum", "mean"):
         stats = []

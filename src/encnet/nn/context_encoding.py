@@ -7,7 +7,7 @@
 (zhanghang1989/PyTorch-Encoding, ``EncModule``) differs in three places, each an option here:
 
 * ``aggregate``: the paper sums the K encoders, e = Σ_k φ(e_k); the release averages them (``"mean"``).
-  The sum is K times larger and, measured at initialisation, drives about a quarter of γ below 0.05
+  The sum is K times larger and, measured at initialisation, drives over a quarter of γ below 0.05
   (``benchmarks/cem_gamma_saturation.py``); ``"mean"`` trains better on short schedules (README results).
 * ``residual``: the paper outputs Y = X ⊗ γ; the release outputs relu(X + X ⊗ γ) (``residual=True``).
 * ``pre_conv``: a 1×1 conv + BN + ReLU before the Encoding layer. The paper's Fig. 2 places a conv layer
