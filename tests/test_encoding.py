@@ -124,3 +124,20 @@ def test_matmul_peak_memory_far_below_broadcast():
         extra[impl] = int(out.stdout.strip().splitlines()[-1])
     assert extra["reference"] > 128 * 2**20, extra  # the broadcast form really builds B×N×K×C tensors
     assert extra["matmul"] * 10 < extra["reference"], extra
+
+
+def test_shakeout_draws_scale_in_training_and_fixes_it_in_eval():
+    layer = Encoding(4, 3, shakeout=True)
+    layer.train()
+    draws = torch.stack([layer.smoothing_factors() for _ in range(50)])
+    assert draws.min() >= 0 and draws.max() < 1 and draws.std() > 0.1
+    assert not torch.equal(draws[0], draws[1])
+    layer.eval()
+    assert torch.equal(layer.smoothing_factors(), torch.full((3,), 0.5))
+    x = torch.randn(2, 4, 10)
+    torch.testing.assert_close(layer(x), encoding_matmul(x, layer.codewords, torch.full((3,), 0.5)))
+
+
+def test_without_shakeout_scale_is_the_learnt_parameter():
+    layer = Encoding(4, 3)
+    assert layer.smoothing_factors() is layer.scale

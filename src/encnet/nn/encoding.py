@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 IMPLEMENTATIONS = ("matmul", "reference")
+SHAKEOUT_EVAL_SCALE = 0.5  # s_k at evaluation when shakeout is on (paper §3.5)
 
 
 def _as_fp32(*tensors: Tensor) -> list[Tensor]:
@@ -57,6 +58,15 @@ def encoding_reference(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     return (assign[..., None] * residual).sum(dim=1).to(out_dtype)
 
 
+def encoding(x: Tensor, codewords: Tensor, scale: Tensor, impl: str = "matmul") -> Tensor:
+    """Dispatch to one implementation of eq. 1–2: x B×C×N, codewords K×C, scale K → B×K×C."""
+    if impl == "matmul":
+        return encoding_matmul(x, codewords, scale)
+    if impl == "reference":
+        return encoding_reference(x, codewords, scale)
+    raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+
+
 class Encoding(nn.Module):
     """Encoding layer: B×C×H×W (or B×C×N) features → B×K×C residual encoders.
 
@@ -64,17 +74,19 @@ class Encoding(nn.Module):
         channels: C, the feature dimension.
         num_codes: K, the number of codewords (≥ 1).
         impl: ``"matmul"`` (default, memory-light) or ``"reference"`` (broadcast form, for tests).
+        shakeout: paper §3.5 (CIFAR): in training the smoothing factors are drawn from U(0, 1) on every
+            forward instead of the learnt ``scale``; in evaluation they are all 0.5.
 
     Parameters: ``codewords`` K×C, uniform in ±1/√(K·C); ``scale`` K (the paper's s_k > 0), uniform in (0, 1).
     """
 
-    def __init__(self, channels: int, num_codes: int, impl: str = "matmul") -> None:
+    def __init__(self, channels: int, num_codes: int, impl: str = "matmul", shakeout: bool = False) -> None:
         super().__init__()
         if channels < 1 or num_codes < 1:
             raise ValueError(f"Encoding needs channels ≥ 1 and num_codes ≥ 1, got {channels=}, {num_codes=}")
         if impl not in IMPLEMENTATIONS:
             raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
-        self.channels, self.num_codes, self.impl = channels, num_codes, impl
+        self.channels, self.num_codes, self.impl, self.shakeout = channels, num_codes, impl, shakeout
         self.codewords = nn.Parameter(torch.empty(num_codes, channels))
         self.scale = nn.Parameter(torch.empty(num_codes))
         self.reset_parameters()
@@ -89,8 +101,16 @@ class Encoding(nn.Module):
             x = x.flatten(2)
         if x.dim() != 3 or x.shape[1] != self.channels:
             raise ValueError(f"Encoding expects B×{self.channels}×H×W or B×{self.channels}×N, got {tuple(x.shape)}")
-        fn = encoding_matmul if self.impl == "matmul" else encoding_reference
-        return fn(x, self.codewords, self.scale)
+        return encoding(x, self.codewords, self.smoothing_factors(), self.impl)
+
+    def smoothing_factors(self) -> Tensor:
+        """The s_k used by this forward (K): the learnt ``scale``, or shakeout's U(0, 1) / 0.5 draws."""
+        if not self.shakeout:
+            return self.scale
+        if self.training:
+            return torch.rand_like(self.scale)
+        return torch.full_like(self.scale, SHAKEOUT_EVAL_SCALE)
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, num_codes={self.num_codes}, impl={self.impl!r}"
+        shakeout = ", shakeout=True" if self.shakeout else ""
+        return f"channels={self.channels}, num_codes={self.num_codes}, impl={self.impl!r}{shakeout}"
