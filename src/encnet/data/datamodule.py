@@ -17,7 +17,8 @@ class SegmentationDataModule(pl.LightningDataModule):
     """Train/val loaders over :class:`SegmentationFolder` (ADE20K layout) with the paper's augmentation.
 
     Batches are (images B×3×H×W float, masks B×H×W int64, 255 = ignore). Validation images keep their
-    (resized) size, so ``val_batch_size`` > 1 needs equally sized images.
+    (resized) size, so ``val_batch_size`` > 1 needs equally sized images. Test and predict loaders yield
+    the ``test_split`` one image at a time at its original resolution (multi-scale evaluation resizes).
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class SegmentationDataModule(pl.LightningDataModule):
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
         ignore_index: int = 255,
+        test_split: str = "val",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -45,6 +47,7 @@ class SegmentationDataModule(pl.LightningDataModule):
         self.class_names = list(class_names) if class_names else None
         self.train_set: SegmentationFolder | None = None
         self.val_set: SegmentationFolder | None = None
+        self.test_set: SegmentationFolder | None = None
 
     @property
     def root(self) -> Path:
@@ -62,8 +65,10 @@ class SegmentationDataModule(pl.LightningDataModule):
                 train_transform(hp.base_size, hp.crop_size, hp.scale_range, hp.rotate_degrees, hp.flip,
                                 hp.ignore_index, hp.mean, hp.std),
             )
-        if self.val_set is None:
+        if stage in (None, "fit", "validate") and self.val_set is None:
             self.val_set = self._dataset("val", eval_transform(hp.base_size, hp.mean, hp.std))
+        if stage in (None, "test", "predict") and self.test_set is None:
+            self.test_set = self._dataset(hp.test_split, eval_transform(None, hp.mean, hp.std))
 
     def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
         workers = self.hparams.num_workers
@@ -77,7 +82,7 @@ class SegmentationDataModule(pl.LightningDataModule):
         return self._loader(self.val_set, self.hparams.val_batch_size, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self.val_dataloader()
+        return self._loader(self.test_set, 1, shuffle=False)
 
     def predict_dataloader(self) -> DataLoader:
-        return self.val_dataloader()
+        return self.test_dataloader()

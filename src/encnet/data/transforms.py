@@ -4,6 +4,7 @@ Train: resize short side to ``base_size`` → horizontal flip → random scale i
 ±``rotate_degrees`` (image bilinear, mask nearest, fill image 0 / mask 255) → pad to ``crop_size``
 (image 0, mask 255: padding never teaches a class) → random ``crop_size`` crop → normalise → tensors.
 Val: resize short side to ``base_size`` → normalise → tensors (no randomness).
+Test / predict: normalise → tensors at the original resolution (``encnet.inference`` resizes per scale).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def train_transform(
 
 
 def eval_transform(
-    base_size: int, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD
+    base_size: int | None, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD
 ) -> A.Compose:
-    """Validation pipeline: short side resized to ``base_size``, normalised; deterministic."""
-    return A.Compose([A.SmallestMaxSize(max_size=base_size), *_finish(mean, std)])
+    """Validation pipeline: short side resized to ``base_size`` (``None``: original size), normalised."""
+    resize = [A.SmallestMaxSize(max_size=base_size)] if base_size else []
+    return A.Compose([*resize, *_finish(mean, std)])
