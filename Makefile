@@ -12,11 +12,12 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train test sweep results benchmark clean help
+.PHONY: install train eval test sweep results benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
+	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make results    FCN, EncNet, EncNet+SE (+ released-code CEM) over 3 seeds on context_scenes (README table)"
@@ -46,6 +47,9 @@ $(VENV)/.installed: pyproject.toml
 
 train: install
 	$(BIN)/encnet-train $(ARGS)
+
+eval: install
+	$(BIN)/encnet-eval $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

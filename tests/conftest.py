@@ -42,16 +42,13 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-@pytest.fixture
-def compose_train(tmp_path: Path, cache_dir: Path):
-    """compose_train(*overrides) → the composed ``train`` config, HydraConfig set, outputs in tmp_path."""
-
+def _composer(config_name: str, tmp_path: Path, cache_dir: Path, tiny_overrides: list[str]):
     def _compose(*overrides: str, tiny: bool = True) -> DictConfig:
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(
-                "train",
-                overrides=[*(TINY if tiny else []), *overrides],
+                config_name,
+                overrides=[*(tiny_overrides if tiny else []), *overrides],
                 return_hydra_config=True,
             )
         with open_dict(cfg):
@@ -64,5 +61,19 @@ def compose_train(tmp_path: Path, cache_dir: Path):
         HydraConfig().set_config(cfg)
         return cfg
 
-    yield _compose
+    return _compose
+
+
+@pytest.fixture
+def compose_train(tmp_path: Path, cache_dir: Path):
+    """compose_train(*overrides) → the composed ``train`` config, HydraConfig set, outputs in tmp_path."""
+    yield _composer("train", tmp_path, cache_dir, TINY)
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def compose_eval(tmp_path: Path, cache_dir: Path):
+    """compose_eval(*overrides) → the composed ``eval`` config (tiny data, no logger), outputs in tmp_path."""
+    tiny = [o for o in TINY if o.startswith(("data.", "trainer.", "print_config"))]
+    yield _composer("eval", tmp_path, cache_dir, tiny)
     GlobalHydra.instance().clear()

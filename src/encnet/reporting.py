@@ -42,9 +42,10 @@ def print_metrics(metrics: Mapping[str, Any], path: Path | None = None, stage: s
     """Print pixAcc and mIoU, then the per-class IoU, as rich tables."""
     console = rich.get_console()
     summary = rich.table.Table(title=f"{stage} results")
-    for key in (f"{stage}/pixAcc", f"{stage}/mIoU"):
+    keys = [f"{stage}/{name}" for name in ("pixAcc", "mIoU", "mIoU_excl_background") if f"{stage}/{name}" in metrics]
+    for key in keys:
         summary.add_column(key, justify="right")
-    summary.add_row(*(f"{100 * to_float(metrics[k]):.2f}%" for k in (f"{stage}/pixAcc", f"{stage}/mIoU")))
+    summary.add_row(*(f"{100 * to_float(metrics[k]):.2f}%" for k in keys))
     per_class = rich.table.Table(title="per-class IoU")
     per_class.add_column("class")
     per_class.add_column("IoU", justify="right")

@@ -4,7 +4,12 @@ loss = CE(out) + aux_weight·CE(aux) + se_loss_weight·(SE(se) + SE(se3))       
 
 SGD (momentum 0.9, weight decay 1e-4), backbone at ``lr`` and heads at ``lr × head_lr_mult``, poly schedule
 lr·(1 − iter/max_iter)^0.9 stepped every iteration. pixAcc and mIoU (ignore 255) are torchmetrics
-accumulated over the whole split, one copy per stage.
+accumulated over the whole split (not averaged per image), one copy per stage. When the datamodule has a
+``background_index`` (PASCAL-Context with 60 classes), ``mIoU`` counts background (the paper's Table 2
+convention) and ``mIoU_excl_background`` is the mean over the other classes, from the same confusion matrix.
+
+Validation runs the network once on each (resized) image; testing and prediction use ``self.inference``
+(an :class:`encnet.inference.MultiScaleInference`, set by ``encnet-eval``) when it is set.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassJaccardIndex
 
+from encnet.inference import MultiScaleInference
 from encnet.models import SEGMENTORS
 from encnet.nn import SELoss
 
@@ -63,10 +69,14 @@ class SegmentationTask(pl.LightningModule):
                 "pixAcc": MulticlassAccuracy(num_classes, average="micro", ignore_index=ignore_index),
                 "mIoU": MulticlassJaccardIndex(num_classes, average="macro", ignore_index=ignore_index),
                 "IoU": MulticlassJaccardIndex(num_classes, average="none", ignore_index=ignore_index),
-            }
+                "confusion": MulticlassConfusionMatrix(num_classes, ignore_index=ignore_index),
+            },
+            compute_groups=False,
         )
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        self.inference: MultiScaleInference | None = None
+        self.confusion: dict[str, Tensor] = {}  # stage → num_classes×num_classes (rows: target) of the last epoch
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)["out"]
@@ -97,6 +107,9 @@ class SegmentationTask(pl.LightningModule):
 
     def _eval_step(self, batch: tuple[Tensor, Tensor], metrics: MetricCollection, stage: str) -> None:
         images, masks = batch
+        if stage == "test" and self.inference is not None:
+            metrics.update(self.predict_labels(images), masks)
+            return
         logits = self(images)
         loss = F.cross_entropy(logits, masks, ignore_index=self.hparams.ignore_index)
         self.log(f"{stage}/loss_ce", loss, sync_dist=True, batch_size=images.shape[0])
@@ -105,10 +118,21 @@ class SegmentationTask(pl.LightningModule):
     def _eval_epoch_end(self, metrics: MetricCollection, stage: str) -> None:
         values = metrics.compute()
         per_class = values.pop(f"{stage}/IoU")
+        self.confusion[stage] = confusion = values.pop(f"{stage}/confusion").detach().cpu()
+        background = getattr(self._datamodule(), "background_index", None)
+        if background is not None:
+            values[f"{stage}/mIoU_excl_background"] = self._mean_iou(per_class, confusion, exclude=background)
         self.log_dict(values, prog_bar=True)
         names = self.class_names()
         self.log_dict({f"{stage}/IoU/{names[i]}": v for i, v in enumerate(per_class)})
         metrics.reset()
+
+    @staticmethod
+    def _mean_iou(per_class: Tensor, confusion: Tensor, exclude: int) -> Tensor:
+        """Mean IoU over the classes present in target or prediction, class ``exclude`` left out."""
+        present = (confusion.sum(0) + confusion.sum(1)) > 0
+        present[exclude] = False
+        return per_class[present.to(per_class.device)].mean() if present.any() else per_class.new_zeros(())
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._eval_step(batch, self.val_metrics, "val")
@@ -125,12 +149,20 @@ class SegmentationTask(pl.LightningModule):
     def predict_step(self, batch: Tensor | tuple[Tensor, ...], batch_idx: int) -> Tensor:
         """Batch of images (or (images, masks)) → B×H×W predicted labels."""
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self(images).argmax(dim=1)
+        return self.predict_labels(images)
+
+    def predict_labels(self, images: Tensor) -> Tensor:
+        """B×3×H×W → B×H×W labels, through ``self.inference`` (image by image) when it is set."""
+        if self.inference is None:
+            return self(images).argmax(dim=1)
+        return torch.cat([self.inference(self, image[None]).argmax(dim=1) for image in images])
+
+    def _datamodule(self) -> Any:
+        return getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
 
     def class_names(self) -> list[str]:
         """The datamodule's ``class_names`` when it has them, else ``class_0``, ``class_1`` …"""
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        names = getattr(datamodule, "class_names", None)
+        names = getattr(self._datamodule(), "class_names", None)
         return list(names) if names else [f"class_{i}" for i in range(self.hparams.num_classes)]
 
     def configure_optimizers(self) -> dict[str, Any]:
