@@ -12,6 +12,7 @@ from omegaconf.errors import MissingMandatoryValue
 from PIL import Image
 
 from encnet.data import ADE20K, VOC, Cityscapes, PascalContext, PascalContext60
+from encnet.data.convert_pcontext import main as convert_pcontext
 from encnet.data.dataset import read_mask
 from encnet.data.transforms import train_transform
 from encnet.data.voc import train_aug_ids
@@ -23,6 +24,8 @@ from .fixtures.datasets import (
     CITYSCAPES_SIZE,
     CITYSCAPES_TRAIN_IDS,
     PCONTEXT_LABELS,
+    PCONTEXT_RELEASE_LABELS,
+    PCONTEXT_RELEASE_NAMES,
     SBD_LABELS,
     SBD_ONLY,
     SBD_TRAIN,
@@ -36,6 +39,7 @@ from .fixtures.datasets import (
     make_ade20k,
     make_cityscapes,
     make_pcontext,
+    make_pcontext_release,
     make_voc,
 )
 
@@ -120,6 +124,24 @@ def test_pcontext_59_and_60_conventions(tmp_path):
     np.testing.assert_array_equal(mask60, bands(PCONTEXT_LABELS, 1))
     assert PascalContext60.class_names[0] == "background" and PascalContext60.class_names[1:] == PascalContext.class_names
     assert PascalContext60.background_index == 0 and PascalContext.background_index is None
+
+
+def test_convert_pcontext_release(tmp_path, capsys):
+    """459-class .mat label maps → 0..59 PNGs + split lists; the 59 ids land on the right class names."""
+    root = make_pcontext_release(tmp_path / "VOC2010", tmp_path / "trainval")
+    convert_pcontext([str(root), str(tmp_path / "trainval")])
+    assert "{'train': 4, 'val': 2}" in capsys.readouterr().out  # the Main id without a .mat is left out
+    ds = PascalContext60(root, "train", verify=True)
+    names = dict(zip(PCONTEXT_RELEASE_LABELS, PCONTEXT_RELEASE_NAMES))
+    for i in range(len(ds)):
+        expected = np.vectorize(lambda k: PascalContext60.class_names.index(names[k]))(
+            bands(PCONTEXT_RELEASE_LABELS, i, dtype=np.uint16))
+        np.testing.assert_array_equal(ds.load(i)[1], expected)
+
+
+def test_convert_pcontext_needs_label_maps(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no <id>.mat label maps in"):
+        convert_pcontext([str(tmp_path), str(tmp_path / "trainval")])
 
 
 def test_cityscapes_train_ids(tmp_path):
