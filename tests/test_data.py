@@ -1,4 +1,4 @@
-"""Generated dataset, file-based dataset checks, augmentation and datamodule."""
+"""Generated dataset, ADE-layout dataset checks, augmentation and datamodule (real datasets: test_datasets.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from encnet.data import ContextScenesDataModule, SegmentationDataModule, SegmentationFolder
+from encnet.data import ADE20K, ContextScenesDataModule, SegmentationDataModule
 from encnet.data.context_scenes import CLASSES, LOOK, generate, make_scene
 from encnet.data.transforms import train_transform
 
@@ -53,44 +53,42 @@ def _write_pair(root, split, name, image, mask):
         Image.fromarray(arr).save(d / f"{name}.png")
 
 
-def test_folder_reduce_zero_label(tmp_path):
+def test_ade_layout_reduce_zero_label(tmp_path):
     mask = np.array([[0, 1, 2], [3, 255, 1]], np.uint8)
     _write_pair(tmp_path, "training", "x", np.zeros((2, 3, 3), np.uint8), mask)
-    (tmp_path / "images" / "validation").mkdir()
-    (tmp_path / "annotations" / "validation").mkdir()
-    _, out = SegmentationFolder(tmp_path, "train", num_classes=3, reduce_zero_label=True)[0]
+    _, out = ADE20K(tmp_path, "train")[0]
     np.testing.assert_array_equal(out, [[255, 0, 1], [2, 255, 0]])
 
 
 def test_missing_root_names_layout(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"does not exist; expected layout: root/images"):
-        SegmentationFolder(tmp_path / "nowhere", "train", 3)
+    with pytest.raises(FileNotFoundError, match=r"nowhere does not exist; expected layout:\n  <root>/images/training"):
+        ADE20K(tmp_path / "nowhere", "train")
 
 
 def test_empty_root_names_layout(tmp_path):
     (tmp_path / "images" / "training").mkdir(parents=True)
     (tmp_path / "annotations" / "training").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="no images in .*training; expected layout"):
-        SegmentationFolder(tmp_path, "train", 3)
+    with pytest.raises(FileNotFoundError, match="split 'train' under .* has no samples; expected layout"):
+        ADE20K(tmp_path, "train")
 
 
 def test_image_without_mask(tmp_path):
     _write_pair(tmp_path, "training", "a", np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8))
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "images" / "training" / "b.png")
     with pytest.raises(FileNotFoundError, match=r"b\.png has no annotation .*b\.png"):
-        SegmentationFolder(tmp_path, "train", 3)
+        ADE20K(tmp_path, "train")
 
 
 def test_label_out_of_range_names_file(tmp_path):
-    _write_pair(tmp_path, "training", "bad", np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 9, np.uint8))
-    with pytest.raises(ValueError, match=r"annotations/training/bad\.png has label 9"):
-        SegmentationFolder(tmp_path, "train", 3)[0]
+    _write_pair(tmp_path, "training", "bad", np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 151, np.uint8))
+    with pytest.raises(ValueError, match=r"annotations/training/bad\.png has label 151"):
+        ADE20K(tmp_path, "train")[0]
 
 
 def test_size_mismatch_names_file(tmp_path):
     _write_pair(tmp_path, "training", "odd", np.zeros((4, 5, 3), np.uint8), np.zeros((4, 4), np.uint8))
     with pytest.raises(ValueError, match=r"odd\.png is \(4, 4\).*image .*odd\.png is \(5, 4\)"):
-        SegmentationFolder(tmp_path, "train", 3)[0]
+        ADE20K(tmp_path, "train")[0]
 
 
 def test_train_transform_pads_with_ignore():
@@ -134,5 +132,7 @@ def test_context_scenes_datamodule(tmp_path):
 
 
 def test_class_names_must_match_num_classes(tmp_path):
-    with pytest.raises(ValueError, match="class_names has 2 names but data.num_classes=3"):
+    with pytest.raises(ValueError, match="data.num_classes=3 but encnet.data.ADE20K has 2 class names"):
         SegmentationDataModule(str(tmp_path), num_classes=3, class_names=["a", "b"])
+    with pytest.raises(ValueError, match="data.num_classes=12 but encnet.data.ADE20K has 150 class names"):
+        SegmentationDataModule(str(tmp_path), num_classes=12)

@@ -1,7 +1,21 @@
-"""Datasets, augmentation pipelines and LightningDataModules."""
+"""Datasets (one module per dataset, on a common base), augmentation pipelines and the LightningDataModule."""
 
-from encnet.data.context_scenes import ContextScenesDataModule
+from encnet.data.ade20k import ADE20K
+from encnet.data.cityscapes import Cityscapes
+from encnet.data.context_scenes import ContextScenes, ContextScenesDataModule
 from encnet.data.datamodule import SegmentationDataModule
-from encnet.data.folder import SegmentationFolder
+from encnet.data.dataset import SegmentationDataset
+from encnet.data.pascal_context import PascalContext, PascalContext60
+from encnet.data.voc import VOC
 
-__all__ = ["ContextScenesDataModule", "SegmentationDataModule", "SegmentationFolder"]
+__all__ = [
+    "ADE20K",
+    "Cityscapes",
+    "ContextScenes",
+    "ContextScenesDataModule",
+    "PascalContext",
+    "PascalContext60",
+    "SegmentationDataModule",
+    "SegmentationDataset",
+    "VOC",
+]

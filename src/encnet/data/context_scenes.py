@@ -22,7 +22,7 @@ to whole images, identically distributed for every scene type.
 
 Images are generated deterministically from ``seed`` (each image from (seed, split, index)) and written
 once as PNG images and PNG masks in ADE20K's layout (labels stored +1, 0 = unlabelled), then read back by
-:class:`encnet.data.folder.SegmentationFolder` with ``reduce_zero_label=True``, like ADE20K itself.
+:class:`ContextScenes`, the ADE20K reader with this dataset's 12 class names.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from encnet.data.ade20k import ADE20K, SPLIT_DIRS
 from encnet.data.datamodule import SegmentationDataModule
-from encnet.data.folder import SPLIT_DIRS
 
 VERSION = 1
 CLASSES = (
@@ -201,6 +201,12 @@ def generate(root: str | Path, num_train: int, num_val: int, image_size: int, se
     return root
 
 
+class ContextScenes(ADE20K):
+    """The generated dataset, read like ADE20K (0 → ignore, k → k − 1) with its own 12 classes."""
+
+    class_names = CLASSES
+
+
 class ContextScenesDataModule(SegmentationDataModule):
     """The generated dataset as a datamodule: ``prepare_data`` writes it to ``cache_dir`` (once per
     generation setting), then it is read like ADE20K. Augmentation arguments as in the parent class."""
@@ -215,10 +221,8 @@ class ContextScenesDataModule(SegmentationDataModule):
         **kwargs,
     ) -> None:
         name = f"context_scenes-v{VERSION}-seed{seed}-{num_train}x{num_val}-{image_size}px"
-        kwargs.setdefault("num_classes", len(CLASSES))
-        kwargs.setdefault("class_names", CLASSES)
         kwargs.setdefault("base_size", image_size)
-        super().__init__(root=str(Path(cache_dir).expanduser() / name), reduce_zero_label=True, **kwargs)
+        super().__init__(root=str(Path(cache_dir).expanduser() / name), dataset="encnet.data.ContextScenes", **kwargs)
 
     def prepare_data(self) -> None:
         hp = self.hparams

@@ -1,32 +1,44 @@
-"""LightningDataModule for file-based segmentation datasets; it owns the augmentation pipelines."""
+"""LightningDataModule for the file-based segmentation datasets; it owns the augmentation pipelines."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from hydra.utils import get_class
 from torch.utils.data import DataLoader
 
-from encnet.data.folder import SegmentationFolder
+from encnet.data.dataset import SegmentationDataset
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 
 
 class SegmentationDataModule(pl.LightningDataModule):
-    """Train/val loaders over :class:`SegmentationFolder` (ADE20K layout) with the paper's augmentation.
+    """Train/val/test loaders over one :class:`SegmentationDataset` subclass with the paper's augmentation.
 
-    Batches are (images B×3×H×W float, masks B×H×W int64, 255 = ignore). Validation images keep their
-    (resized) size, so ``val_batch_size`` > 1 needs equally sized images. Test and predict loaders yield
-    the ``test_split`` one image at a time at its original resolution (multi-scale evaluation resizes).
+    ``dataset`` is the dataset class's import path (``encnet.data.ADE20K``, ``encnet.data.PascalContext``,
+    ``encnet.data.PascalContext60``, ``encnet.data.VOC``, ``encnet.data.Cityscapes``); extra keyword arguments
+    (VOC's ``sbd_root``) go to it. Batches are (images B×3×H×W float, masks B×H×W int64, 255 = ignore).
+    Validation images are resized to short side ``base_size`` and keep their aspect ratio, so
+    ``val_batch_size`` > 1 needs equally sized images. Test and predict loaders yield the ``test_split`` one
+    image at a time at its original resolution (multi-scale evaluation resizes).
+
+    Attributes: ``class_names`` (class-id order) and ``background_index`` (the class id of a counted
+    "background" class — 0 for PASCAL-Context's 60-class convention — or None).
     """
 
     def __init__(
         self,
         root: str,
-        num_classes: int,
+        dataset: str = "encnet.data.ADE20K",
+        num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
-        reduce_zero_label: bool = False,
+        train_split: str = "train",
+        val_split: str = "val",
+        test_split: str = "val",
+        verify: bool = False,
         batch_size: int = 16,
         val_batch_size: int = 1,
         num_workers: int = 4,
@@ -35,38 +47,49 @@ class SegmentationDataModule(pl.LightningDataModule):
         scale_range: Sequence[float] = (0.5, 2.0),
         rotate_degrees: float = 10.0,
         flip: bool = True,
+        photometric_distortion: bool = False,
+        cat_max_ratio: float | None = None,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
         ignore_index: int = 255,
-        test_split: str = "val",
+        **dataset_options: Any,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f"data.class_names has {len(class_names)} names but data.num_classes={num_classes}")
-        self.class_names = list(class_names) if class_names else None
-        self.train_set: SegmentationFolder | None = None
-        self.val_set: SegmentationFolder | None = None
-        self.test_set: SegmentationFolder | None = None
+        self.dataset_class: type[SegmentationDataset] = get_class(dataset)
+        if not issubclass(self.dataset_class, SegmentationDataset):
+            raise TypeError(f"data.dataset={dataset!r} is not a encnet.data.SegmentationDataset subclass")
+        names = list(class_names) if class_names else list(self.dataset_class.class_names)
+        if num_classes is None:
+            self.hparams.num_classes = num_classes = len(names)
+        if len(names) != num_classes:
+            raise ValueError(f"data.num_classes={num_classes} but {dataset} has {len(names)} class names")
+        self.class_names = names
+        self.background_index = self.dataset_class.background_index
+        self.dataset_options = dataset_options
+        self.train_set: SegmentationDataset | None = None
+        self.val_set: SegmentationDataset | None = None
+        self.test_set: SegmentationDataset | None = None
 
     @property
     def root(self) -> Path:
         return Path(self.hparams.root).expanduser()
 
-    def _dataset(self, split: str, transform) -> SegmentationFolder:
+    def _dataset(self, split: str, transform) -> SegmentationDataset:
         hp = self.hparams
-        return SegmentationFolder(self.root, split, hp.num_classes, hp.reduce_zero_label, hp.ignore_index, transform)
+        return self.dataset_class(self.root, split, transform=transform, verify=hp.verify,
+                                  ignore_index=hp.ignore_index, **self.dataset_options)
 
     def setup(self, stage: str | None = None) -> None:
         hp = self.hparams
         if stage in (None, "fit") and self.train_set is None:
             self.train_set = self._dataset(
-                "train",
+                hp.train_split,
                 train_transform(hp.base_size, hp.crop_size, hp.scale_range, hp.rotate_degrees, hp.flip,
-                                hp.ignore_index, hp.mean, hp.std),
+                                hp.ignore_index, hp.mean, hp.std, hp.photometric_distortion, hp.cat_max_ratio),
             )
         if stage in (None, "fit", "validate") and self.val_set is None:
-            self.val_set = self._dataset("val", eval_transform(hp.base_size, hp.mean, hp.std))
+            self.val_set = self._dataset(hp.val_split, eval_transform(hp.base_size, hp.mean, hp.std))
         if stage in (None, "test", "predict") and self.test_set is None:
             self.test_set = self._dataset(hp.test_split, eval_transform(None, hp.mean, hp.std))
 
