@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from encnet.config import CONFIG_DIR
 from encnet.tasks import SegmentationTask
-from encnet.train import train
+from encnet.train import load_weights, train
 
 from .conftest import TINY
 
@@ -59,6 +60,16 @@ def test_checkpoint_and_wandb_offline(compose_train, tmp_path):
     assert task.hparams.arch == "encnet" and task.hparams.num_classes == 12
     runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, list((tmp_path / "run").rglob("*"))
+
+    fresh = instantiate(cfg.model)
+    load_weights(fresh, str(ckpt))  # init_weights: the checkpoint's weights, nothing else
+    for (name, a), b in zip(task.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), name
+    with pytest.raises(FileNotFoundError, match="init_weights=.*nope.ckpt"):
+        load_weights(fresh, str(tmp_path / "nope.ckpt"))
+    fcn = instantiate(compose_train("model=fcn").model)
+    with pytest.raises(ValueError, match="does not fit this model"):
+        load_weights(fcn, str(ckpt))
 
 
 def test_unknown_key_is_hydra_error(compose_train):

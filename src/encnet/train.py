@@ -11,10 +11,11 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 
 from encnet.config import CONFIG_DIR
 from encnet.reporting import print_config, print_metrics, write_metrics
@@ -25,6 +26,20 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
 
 
+def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
+    """Initialise ``model`` from the weights of a Lightning checkpoint (fine-tuning; no optimiser state)."""
+    path = Path(ckpt_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"init_weights={ckpt_path}: no such checkpoint file")
+    state = torch.load(path, map_location="cpu", weights_only=True).get("state_dict")
+    if state is None:
+        raise ValueError(f"init_weights={ckpt_path} has no state_dict (not a Lightning checkpoint)")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"init_weights={ckpt_path} does not fit this model: {err}") from None
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.model`` on ``cfg.data``, validate the final weights, write and return ``metrics.json``."""
     if cfg.get("print_config", True):
@@ -32,10 +47,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
+    if cfg.get("init_weights"):
+        load_weights(model, cfg.init_weights)
     loggers = instantiate_all(cfg.get("logger"))
     callbacks = instantiate_all(cfg.get("callbacks"))
     if not loggers:  # `logger=none`: nothing to monitor the learning rate into
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    if not cfg.trainer.get("enable_progress_bar", True):  # the switch wins over callbacks' progress bar
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
