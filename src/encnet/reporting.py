@@ -38,22 +38,28 @@ def write_metrics(path: Path, metrics: Mapping[str, Any], extra: Mapping[str, An
     return record
 
 
+# Summary metrics printed by `print_metrics`, with the factor that turns each into a percentage
+# (top1_err is logged in % already).
+SUMMARY_METRICS = {"pixAcc": 100.0, "mIoU": 100.0, "mIoU_excl_background": 100.0, "top1_err": 1.0}
+
+
 def print_metrics(metrics: Mapping[str, Any], path: Path | None = None, stage: str = "val") -> None:
-    """Print pixAcc and mIoU, then the per-class IoU, as rich tables."""
+    """Print the per-class IoU (if any), then the stage's summary metrics (pixAcc, mIoU, top1_err) in %."""
     console = rich.get_console()
     summary = rich.table.Table(title=f"{stage} results")
-    keys = [f"{stage}/{name}" for name in ("pixAcc", "mIoU", "mIoU_excl_background") if f"{stage}/{name}" in metrics]
-    for key in keys:
+    present = {f"{stage}/{name}": factor for name, factor in SUMMARY_METRICS.items() if f"{stage}/{name}" in metrics}
+    for key in present:
         summary.add_column(key, justify="right")
-    summary.add_row(*(f"{100 * to_float(metrics[k]):.2f}%" for k in keys))
-    per_class = rich.table.Table(title="per-class IoU")
-    per_class.add_column("class")
-    per_class.add_column("IoU", justify="right")
+    summary.add_row(*(f"{factor * to_float(metrics[k]):.2f}%" for k, factor in present.items()))
     prefix = f"{stage}/IoU/"
-    for key, value in metrics.items():
-        if key.startswith(prefix):
-            per_class.add_row(key[len(prefix):], f"{100 * to_float(value):.2f}%")
-    console.print(per_class)
+    if any(key.startswith(prefix) for key in metrics):
+        per_class = rich.table.Table(title="per-class IoU")
+        per_class.add_column("class")
+        per_class.add_column("IoU", justify="right")
+        for key, value in metrics.items():
+            if key.startswith(prefix):
+                per_class.add_row(key[len(prefix):], f"{100 * to_float(value):.2f}%")
+        console.print(per_class)
     console.print(summary)
     if path:
         console.print(f"metrics written to {path}")

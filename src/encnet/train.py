@@ -1,4 +1,5 @@
-"""Training entry point (``encnet-train``, ``python -m encnet.train``): compose → instantiate → fit → validate.
+"""Training entry point (``encnet-train``, ``python -m encnet.train``): compose → instantiate → fit → validate
+(→ test, with ``test_after_fit=true``).
 
 Any Hydra override works on top, e.g. ``encnet-train model=fcn trainer.max_epochs=3``, and ``-m`` sweeps
 (``encnet-train -m model.se_loss_weight=0,0.2,0.8``); each run writes ``metrics.json`` in its output dir.
@@ -41,7 +42,8 @@ def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit ``cfg.model`` on ``cfg.data``, validate the final weights, write and return ``metrics.json``."""
+    """Fit ``cfg.model`` on ``cfg.data``, validate (and with ``cfg.test_after_fit`` test) the final weights,
+    write and return ``metrics.json``."""
     if cfg.get("print_config", True):
         print_config(cfg)
     pl.seed_everything(cfg.seed, workers=True)
@@ -61,6 +63,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     results = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
+    if cfg.get("test_after_fit", False):
+        results |= trainer.test(model, datamodule=datamodule, verbose=False)[0]
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(cfg.paths.output_dir)
@@ -76,6 +80,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "checkpoint": checkpoint or None,
         },
     )
+    if cfg.get("test_after_fit", False):
+        print_metrics(results, stage="test")
     print_metrics(results, output_dir / "metrics.json")
     return record
 

@@ -1,6 +1,7 @@
 """Datasets (one module per dataset, on a common base), augmentation pipelines and the LightningDataModule."""
 
 from encnet.data.ade20k import ADE20K
+from encnet.data.cifar10 import CIFAR10, CIFAR10DataModule
 from encnet.data.cityscapes import Cityscapes
 from encnet.data.context_scenes import ContextScenes, ContextScenesDataModule
 from encnet.data.datamodule import SegmentationDataModule
@@ -10,6 +11,8 @@ from encnet.data.voc import VOC
 
 __all__ = [
     "ADE20K",
+    "CIFAR10",
+    "CIFAR10DataModule",
     "Cityscapes",
     "ContextScenes",
     "ContextScenesDataModule",

@@ -1,5 +1,6 @@
 """Lightning tasks: the training/evaluation logic around the plain ``torch.nn`` models."""
 
+from encnet.tasks.classification import ClassificationTask
 from encnet.tasks.segmentation import SegmentationTask
 
-__all__ = ["SegmentationTask"]
+__all__ = ["ClassificationTask", "SegmentationTask"]
