@@ -28,10 +28,11 @@ from pathlib import Path
 import albumentations as A
 import cv2
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from albumentations.pytorch import ToTensorV2
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
+
+from encnet.data.loaders import LoadersDataModule
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -189,7 +190,7 @@ def eval_transform(mean: Sequence[float] = CIFAR10_MEAN, std: Sequence[float] = 
     return A.Compose([A.Normalize(mean=tuple(mean), std=tuple(std)), ToTensorV2()])
 
 
-class CIFAR10DataModule(pl.LightningDataModule):
+class CIFAR10DataModule(LoadersDataModule):
     """CIFAR-10 loaders: batches (images B×3×32×32 float, labels B int64).
 
     Args:
@@ -260,16 +261,3 @@ class CIFAR10DataModule(pl.LightningDataModule):
                 self.train_set = Subset(train, order[hp.val_size:])
                 self.val_set = Subset(held_out, order[: hp.val_size])
 
-    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.hparams.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.hparams.val_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.hparams.val_batch_size, shuffle=False)

@@ -6,16 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
-import torch
 from hydra.utils import get_class
-from torch.utils.data import DataLoader
 
 from encnet.data.dataset import SegmentationDataset
+from encnet.data.loaders import LoadersDataModule
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 
 
-class SegmentationDataModule(pl.LightningDataModule):
+class SegmentationDataModule(LoadersDataModule):
     """Train/val/test loaders over one :class:`SegmentationDataset` subclass with the paper's augmentation.
 
     ``dataset`` is the dataset class's import path (``encnet.data.ADE20K``, ``encnet.data.PascalContext``,
@@ -93,19 +91,6 @@ class SegmentationDataModule(pl.LightningDataModule):
         if stage in (None, "test", "predict") and self.test_set is None:
             self.test_set = self._dataset(hp.test_split, eval_transform(None, hp.mean, hp.std))
 
-    def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.hparams.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.hparams.val_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, 1, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.test_dataloader()
+    @property
+    def test_batch_size(self) -> int:
+        return 1  # test images keep their original, differing sizes

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from encnet.models.init import msra_init_
 from encnet.nn import Encoding
 
 BLOCKS = ("basic", "se", "encoding")
@@ -155,12 +156,7 @@ class CifarResNet(nn.Module):
 
     def reset_parameters(self) -> None:
         """MSRA init of the convolutions (fan-out, ReLU gain); BN γ = 1, β = 0; FC and Encoding keep theirs."""
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        msra_init_(self)
 
     def forward(self, images: Tensor) -> Tensor:
         features = self.post_act(self.blocks(self.stem(images)))

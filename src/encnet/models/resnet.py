@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from encnet.models.init import msra_init_
+
 log = logging.getLogger(__name__)
 
 
@@ -121,7 +123,7 @@ class ResNet(nn.Module):
         self.layer4 = self._stage(block, base * 8, layers[3], s4, d4, d3)
         self.stage_channels = [base * m * block.expansion for m in (1, 2, 4, 8)]
         self.output_stride = output_stride
-        self._init_weights()
+        msra_init_(self)
         if pretrained:
             load_pretrained(self, pretrained)
 
@@ -135,14 +137,6 @@ class ResNet(nn.Module):
         self._in = out_ch
         layers += [block(out_ch, width, 1, dilation) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
