@@ -172,6 +172,19 @@ def test_model_config_default_is_auto(compose_train):
     assert compose_train().model.encoding_impl == "auto"
 
 
+def test_trains_with_triton_under_bf16_mixed(compose_train):
+    """The sweepable switch reaches every Encoding layer, and Lightning's bf16-mixed autocast runs through it."""
+    from hydra.utils import instantiate
+
+    from encnet.train import train
+
+    cfg = compose_train("model.encoding_impl=triton", "trainer.precision=bf16-mixed", "trainer.fast_dev_run=true")
+    layers = [m for m in instantiate(cfg.model).modules() if isinstance(m, Encoding)]
+    assert len(layers) == 2 and all(m.impl == "triton" for m in layers)  # the CEM's and stage 3's
+    record = train(cfg)
+    assert 0 <= record["val/mIoU"] <= 1
+
+
 _NO_INTERPRETER = """
 import torch
 from encnet.nn import Encoding

@@ -82,7 +82,7 @@ def _encoding_forward_kernel(
     C, N, K, stride_xb, stride_xc, stride_xn,
     BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
-    b = tl.program_id(1)
+    b = tl.program_id(1).to(tl.int64)  # 64-bit offsets: B·C·N may exceed 2³¹
     offs_n = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     offs_k = tl.arange(0, BLOCK_K)
     mask_n, mask_k = offs_n < N, offs_k < K
@@ -113,7 +113,7 @@ def _encoding_backward_kernel(
     C, N, K, stride_xb, stride_xc, stride_xn, stride_db, stride_dc, stride_dn,
     BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
-    b = tl.program_id(1)
+    b = tl.program_id(1).to(tl.int64)  # 64-bit offsets: B·C·N may exceed 2³¹
     offs_n = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     offs_k = tl.arange(0, BLOCK_K)
     mask_n, mask_k = offs_n < N, offs_k < K
