@@ -60,7 +60,6 @@ def encoding_reference(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     return (assign[..., None] * residual).sum(dim=1).to(out_dtype)
 
 
-
 _TRITON_IMPORT: dict[str, bool] = {}  # whether the Triton kernels import, once known (plain dict: dynamo traces it)
 
 
