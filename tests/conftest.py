@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+import torch
+
+# Without a GPU, tests/test_encoding_triton.py runs the Triton kernels through the Triton interpreter, which
+# must be switched on before anything imports Triton (torch._dynamo and Lightning do): so here, first.
+# Nothing else in the suite uses Triton on CPU (impl="auto" is the matmul form there).
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import pytest  # noqa: E402
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig

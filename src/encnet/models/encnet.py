@@ -24,7 +24,8 @@ class EncNet(Segmentor):
         se_loss: build the SE head on the CEM (trained when the task's ``se_loss_weight`` > 0).
         stage3_se: build the stage-3 encoder with its own SE head.
         aggregate, residual, pre_conv: CEM variants, see :mod:`encnet.nn.context_encoding`.
-        encoding_impl: ``matmul`` (default) or ``reference``.
+        encoding_impl: the Encoding layer's implementation, ``auto`` (default: Triton on CUDA when installed,
+            else matmul) | ``triton`` | ``matmul`` | ``reference``, see :mod:`encnet.nn.encoding`.
     """
 
     def __init__(
@@ -40,7 +41,7 @@ class EncNet(Segmentor):
         residual: bool = False,
         pre_conv: bool = True,
         dropout: float = 0.1,
-        encoding_impl: str = "matmul",
+        encoding_impl: str = "auto",
     ) -> None:
         super().__init__(num_classes, backbone, aux)
         c3, c4 = self.backbone.stage_channels[2:]

@@ -33,7 +33,7 @@ class ContextEncoder(nn.Module):
         num_codes: int = 32,
         aggregate: str = "sum",
         pre_conv: bool = True,
-        impl: str = "matmul",
+        impl: str = "auto",
     ) -> None:
         super().__init__()
         if aggregate not in ("sum", "mean"):
@@ -71,7 +71,7 @@ class ContextEncodingModule(nn.Module):
         aggregate: str = "sum",
         residual: bool = False,
         pre_conv: bool = True,
-        impl: str = "matmul",
+        impl: str = "auto",
     ) -> None:
         super().__init__()
         self.encoder = ContextEncoder(channels, num_codes, aggregate=aggregate, pre_conv=pre_conv, impl=impl)

@@ -8,9 +8,11 @@ Given features X = {x_1..x_N} (N = H·W vectors of C dims), K codewords d_k and 
 
 Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
 
-``encoding_matmul`` (the default) expands ‖x_i − d_k‖² = ‖x_i‖² − 2 x_i·d_k + ‖d_k‖² and
+``encoding_matmul`` expands ‖x_i − d_k‖² = ‖x_i‖² − 2 x_i·d_k + ‖d_k‖² and
 Σ_i a_ik (x_i − d_k) = (Aᵀ X)_k − (Σ_i a_ik) d_k, so it needs only B×K×N and B×K×C intermediates.
-``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the former.
+``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the others.
+``encoding_triton`` (:mod:`encnet.nn.encoding_triton`) fuses both steps and their gradients in Triton kernels.
+``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed, the matmul form otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-IMPLEMENTATIONS = ("matmul", "reference")
+IMPLEMENTATIONS = ("auto", "triton", "matmul", "reference")
 SHAKEOUT_EVAL_SCALE = 0.5  # s_k at evaluation when shakeout is on (paper §3.5)
 
 
@@ -58,13 +60,43 @@ def encoding_reference(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     return (assign[..., None] * residual).sum(dim=1).to(out_dtype)
 
 
-def encoding(x: Tensor, codewords: Tensor, scale: Tensor, impl: str = "matmul") -> Tensor:
+_TRITON_IMPORT: dict[str, bool] = {}  # whether the Triton kernels import, once known (plain dict: dynamo traces it)
+
+
+def triton_available() -> bool:
+    """Whether the Triton kernels import. Asked only when a Triton path is wanted, so that CPU-only runs never
+    import Triton for the Encoding layer."""
+    if "ok" not in _TRITON_IMPORT:
+        try:
+            import encnet.nn.encoding_triton  # noqa: F401
+        except ImportError:
+            _TRITON_IMPORT["ok"] = False
+        else:
+            _TRITON_IMPORT["ok"] = True
+    return _TRITON_IMPORT["ok"]
+
+
+def resolve_impl(impl: str, x: Tensor) -> str:
+    """The implementation ``impl`` stands for on ``x``: ``auto`` → ``triton`` on CUDA with Triton, else ``matmul``."""
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+    if impl == "auto":
+        return "triton" if x.is_cuda and triton_available() else "matmul"
+    return impl
+
+
+def encoding(x: Tensor, codewords: Tensor, scale: Tensor, impl: str = "auto") -> Tensor:
     """Dispatch to one implementation of eq. 1–2: x B×C×N, codewords K×C, scale K → B×K×C."""
+    impl = resolve_impl(impl, x)
+    if impl == "triton":
+        if not triton_available():
+            raise RuntimeError("Encoding impl='triton' needs the triton package (pip install triton), or impl='matmul'")
+        from encnet.nn.encoding_triton import encoding_triton  # imports Triton: only when it is used
+
+        return encoding_triton(x, codewords, scale)
     if impl == "matmul":
         return encoding_matmul(x, codewords, scale)
-    if impl == "reference":
-        return encoding_reference(x, codewords, scale)
-    raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+    return encoding_reference(x, codewords, scale)
 
 
 class Encoding(nn.Module):
@@ -73,14 +105,16 @@ class Encoding(nn.Module):
     Args:
         channels: C, the feature dimension.
         num_codes: K, the number of codewords (≥ 1).
-        impl: ``"matmul"`` (default, memory-light) or ``"reference"`` (broadcast form, for tests).
+        impl: ``"auto"`` (default: ``"triton"`` for CUDA tensors when Triton is installed, else ``"matmul"``),
+            ``"triton"`` (fused kernels; on CPU only through the interpreter, ``TRITON_INTERPRET=1``),
+            ``"matmul"`` (memory-light matrix products) or ``"reference"`` (broadcast form, for tests).
         shakeout: paper §3.5 (CIFAR): in training the smoothing factors are drawn from U(0, 1) on every
             forward instead of the learnt ``scale``; in evaluation they are all 0.5.
 
     Parameters: ``codewords`` K×C, uniform in ±1/√(K·C); ``scale`` K (the paper's s_k > 0), uniform in (0, 1).
     """
 
-    def __init__(self, channels: int, num_codes: int, impl: str = "matmul", shakeout: bool = False) -> None:
+    def __init__(self, channels: int, num_codes: int, impl: str = "auto", shakeout: bool = False) -> None:
         super().__init__()
         if channels < 1 or num_codes < 1:
             raise ValueError(f"Encoding needs channels ≥ 1 and num_codes ≥ 1, got {channels=}, {num_codes=}")

@@ -1,0 +1,223 @@
+"""Triton Encoding kernels against the broadcast reference, forward and all three gradients.
+
+Without a GPU the kernels run on CPU tensors through the Triton interpreter: ``tests/conftest.py`` sets
+``TRITON_INTERPRET=1`` before anything imports Triton. The interpreter executes every program in Python,
+hence the tiny shapes. With a GPU the same tests run the compiled kernels on CUDA tensors, and the
+``test_gpu_*`` tests add realistic sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from encnet.nn import ContextEncodingModule, Encoding, encoding_matmul, encoding_reference
+from encnet.nn.encoding import resolve_impl
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+kernels = pytest.importorskip("encnet.nn.encoding_triton")
+
+encoding_triton = kernels.encoding_triton
+gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _inputs(b, c, n, k, dtype=torch.float64, seed=0, device=DEVICE):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, c, n, generator=g, dtype=torch.float64)
+    codewords = torch.randn(k, c, generator=g, dtype=torch.float64) * 0.5
+    scale = torch.rand(k, generator=g, dtype=torch.float64)
+    grad = torch.randn(b, k, c, generator=g, dtype=torch.float64)
+    return [t.to(device, dtype) for t in (x, codewords, scale, grad)]
+
+
+def _forward_backward(fn, x, codewords, scale, grad):
+    """fn's output and its gradients w.r.t. x, codewords, scale for the upstream gradient ``grad``."""
+    leaves = [t.detach().clone().requires_grad_() for t in (x, codewords, scale)]
+    out = fn(*leaves)
+    out.backward(grad.to(out.dtype))
+    return [out.detach(), *(t.grad for t in leaves)]
+
+
+# (B, C, N, K): a single element; N not a multiple of the 64-position block and C (24) not a power of two;
+# two blocks of N; K = 1; K = 128 (the largest tile, 32 positions per block).
+SHAPES = [(1, 1, 1, 1), (2, 24, 37, 5), (2, 7, 70, 3), (1, 5, 9, 1), (1, 6, 40, 128)]
+
+
+@pytest.mark.parametrize("b,c,n,k", SHAPES)
+def test_fp64_matches_reference(b, c, n, k):
+    x, d, s, grad = _inputs(b, c, n, k)
+    got = _forward_backward(encoding_triton, x, d, s, grad)
+    expected = _forward_backward(encoding_reference, x, d, s, grad)
+    for name, a, e in zip(("out", "dx", "dcodewords", "dscale"), got, expected):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-10, msg=name)
+
+
+def _assert_as_accurate_as_matmul(b, c, n, k, dtype, device=DEVICE, expected_fn=encoding_reference):
+    """x in ``dtype`` (codewords and scale fp32): errors against fp64 ``expected_fn`` on the same rounded values.
+
+    Every result must be within twice the error of the fp32-computing matmul form plus a small allowance:
+    1e-6 of the tensor's largest entry, or for the half-precision output and dx one step of their 8- or
+    11-bit mantissa (the Triton 3.9 interpreter rounds fp32 → bf16 toward zero where GPUs round to nearest).
+    dscale is a sum of large terms that cancel, so even fp32 is only good to ~1e-3 there; hence the
+    comparison with the matmul form rather than a fixed tolerance.
+    """
+    x, d, s, grad = _inputs(b, c, n, k, dtype=torch.float32, device=device)
+    x, grad = x.to(dtype), grad.to(dtype)
+    got = _forward_backward(encoding_triton, x, d, s, grad)
+    matmul = _forward_backward(encoding_matmul, x, d, s, grad)
+    expected = _forward_backward(expected_fn, *(t.double() for t in (x, d, s, grad)))
+    assert [t.dtype for t in got] == [dtype, dtype, torch.float32, torch.float32]
+    step = {torch.float32: 1e-6, torch.bfloat16: 2**-7, torch.float16: 2**-10}[dtype]
+    for i, (a, m, e) in enumerate(zip(got, matmul, expected)):
+        err, err_matmul = ((t.double() - e).abs().max().item() for t in (a, m))
+        scale = e.abs().max().item()
+        assert err <= 2 * err_matmul + (step if i < 2 else 1e-6) * scale + 1e-12, (i, err, err_matmul, scale)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("b,c,n,k", SHAPES[1:4])
+def test_low_precision_as_accurate_as_matmul(b, c, n, k, dtype):
+    _assert_as_accurate_as_matmul(b, c, n, k, dtype)
+
+
+def test_gradcheck():
+    x, d, s, _ = _inputs(2, 3, 5, 2)
+    inputs = [t.requires_grad_() for t in (x, d, s)]
+    assert torch.autograd.gradcheck(encoding_triton, inputs)
+
+
+def test_strided_and_channels_last_inputs():
+    layer = Encoding(6, 3, impl="triton").to(DEVICE)
+    x = torch.randn(2, 6, 5, 7, device=DEVICE)
+    expected = layer(x.contiguous())
+    torch.testing.assert_close(layer(x.to(memory_format=torch.channels_last)), expected)
+    wide = torch.randn(2, 6, 5, 14, device=DEVICE)
+    torch.testing.assert_close(layer(wide[..., ::2]), layer(wide[..., ::2].contiguous()))
+    x = x.to(memory_format=torch.channels_last).requires_grad_()
+    layer(x).sum().backward()
+    x_ref = x.detach().contiguous().requires_grad_()
+    matmul = Encoding(6, 3, impl="matmul").to(DEVICE)
+    matmul.load_state_dict(layer.state_dict())
+    matmul(x_ref).sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+@pytest.mark.parametrize("shakeout", [False, True])
+def test_layer_matches_matmul_in_train_and_eval(shakeout):
+    """The module path (flattening, shakeout's s_k draws) gives what the matmul form gives."""
+    triton_layer = Encoding(8, 4, impl="triton", shakeout=shakeout).to(DEVICE)
+    matmul_layer = Encoding(8, 4, impl="matmul", shakeout=shakeout).to(DEVICE)
+    matmul_layer.load_state_dict(triton_layer.state_dict())
+    x = torch.randn(2, 8, 3, 5, device=DEVICE)
+    for train in (True, False):
+        outs = []
+        for layer in (triton_layer, matmul_layer):
+            layer.train(train)
+            torch.manual_seed(1)  # the same shakeout draws for both
+            outs.append(layer(x))
+        torch.testing.assert_close(*outs, rtol=1e-5, atol=1e-5)
+
+
+def test_autocast_bf16_computes_in_fp32():
+    layer = Encoding(16, 4, impl="triton").to(DEVICE)
+    x = torch.randn(2, 16, 5, 5, device=DEVICE)
+    with torch.autocast(DEVICE, dtype=torch.bfloat16):
+        out = layer(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, layer(x))
+
+
+@pytest.mark.parametrize("impl,fullgraph", [("matmul", True), ("triton", False)])
+def test_torch_compile(impl, fullgraph):
+    """matmul traces into one graph; the Triton call is a graph break (torch.compiler.disable) run eagerly."""
+    layer = Encoding(8, 3, impl=impl).to(DEVICE)
+    compiled = torch.compile(layer, backend="aot_eager", fullgraph=fullgraph)
+    x = torch.randn(2, 8, 4, 4, device=DEVICE, requires_grad=True)
+    out = compiled(x)
+    torch.testing.assert_close(out, layer(x))
+    out.sum().backward()
+    assert layer.codewords.grad is not None and x.grad is not None
+    if impl == "triton":
+        torch._dynamo.reset()  # forget the graphs compiled above
+        with pytest.raises(Exception, match="disable"):  # it really is a graph break
+            torch.compile(layer, backend="aot_eager", fullgraph=True)(x)
+
+
+def test_context_encoding_module_with_triton():
+    torch.manual_seed(0)
+    cem = ContextEncodingModule(8, 5, impl="triton").to(DEVICE)
+    ref = ContextEncodingModule(8, 5, impl="reference").to(DEVICE)
+    ref.load_state_dict(cem.state_dict())
+    x = torch.randn(2, 8, 6, 6, device=DEVICE)
+    for got, expected in zip(cem(x), ref(x)):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_interpreter_on_without_gpu():
+    assert kernels.INTERPRETED == (DEVICE == "cpu")
+
+
+def test_auto_resolves_by_device():
+    assert resolve_impl("auto", torch.zeros(1)) == "matmul"
+    assert resolve_impl("reference", torch.zeros(1)) == "reference"
+    with pytest.raises(ValueError, match="impl must be one of"):
+        resolve_impl("cuda-ext", torch.zeros(1))
+    if torch.cuda.is_available():
+        assert resolve_impl("auto", torch.zeros(1, device="cuda")) == "triton"
+
+
+def test_model_config_default_is_auto(compose_train):
+    assert compose_train().model.encoding_impl == "auto"
+
+
+def test_trains_with_triton_under_bf16_mixed(compose_train):
+    """The sweepable switch reaches every Encoding layer, and Lightning's bf16-mixed autocast runs through it."""
+    from hydra.utils import instantiate
+
+    from encnet.train import train
+
+    cfg = compose_train("model.encoding_impl=triton", "trainer.precision=bf16-mixed", "trainer.fast_dev_run=true")
+    layers = [m for m in instantiate(cfg.model).modules() if isinstance(m, Encoding)]
+    assert len(layers) == 2 and all(m.impl == "triton" for m in layers)  # the CEM's and stage 3's
+    record = train(cfg)
+    assert 0 <= record["val/mIoU"] <= 1
+
+
+_NO_INTERPRETER = """
+import torch
+from encnet.nn import Encoding
+Encoding(8, 3, impl="triton")(torch.randn(2, 8, 5))
+"""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU error is for machines without a GPU")
+def test_cpu_without_interpreter_refuses_clearly():
+    env = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
+    proc = subprocess.run([sys.executable, "-c", _NO_INTERPRETER], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError") and "TRITON_INTERPRET=1" in last and "impl='matmul'" in last, last
+
+
+# Realistic sizes on a GPU (fp64 expectation from the matmul form, which tests/test_encoding.py checks against
+# the reference; the broadcast form would need several GiB). Tolerances as in the CPU test above: the
+# half-precision output and dx within one step of their mantissa (bf16: 2⁻⁷ of the largest entry), the rest
+# within twice the fp32 matmul form's own error.
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("b,c,n,k", [(4, 512, 64 * 64, 32), (2, 320, 33 * 47, 128), (3, 100, 1000, 1)])
+def test_gpu_realistic_sizes(b, c, n, k, dtype):
+    _assert_as_accurate_as_matmul(b, c, n, k, dtype, device="cuda", expected_fn=encoding_matmul)
+
+
+@gpu
+def test_gpu_channels_last_bf16():
+    layer = Encoding(256, 32, impl="triton").cuda()
+    x = torch.randn(4, 256, 60, 60, device="cuda", dtype=torch.bfloat16)
+    torch.testing.assert_close(layer(x.to(memory_format=torch.channels_last)), layer(x), rtol=1e-2, atol=1e-2)
