@@ -8,6 +8,7 @@ hence the tiny shapes. With a GPU the same tests run the compiled kernels on CUD
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -168,6 +169,23 @@ def test_auto_resolves_by_device():
         resolve_impl("cuda-ext", torch.zeros(1))
     if torch.cuda.is_available():
         assert resolve_impl("auto", torch.zeros(1, device="cuda")) == "triton"
+
+
+def test_self_check_passes_and_a_broken_kernel_falls_back_to_matmul(monkeypatch):
+    """``auto`` uses the kernels on a device only after they reproduce the matmul form there."""
+    module = importlib.import_module("encnet.nn.encoding")  # the package re-exports a function of that name
+
+    monkeypatch.setattr(module, "_TRITON_CHECKED", {})
+    assert module.triton_usable(torch.device(DEVICE))  # the real kernels (interpreter on CPU)
+
+    def broken(x, codewords, scale):
+        return kernels.encoding_triton(x, codewords, scale) * 1.01
+
+    monkeypatch.setattr(module, "_TRITON_CHECKED", {})
+    monkeypatch.setattr(kernels, "encoding_triton", broken)
+    with pytest.warns(UserWarning, match="self-check.*using impl='matmul'"):
+        assert not module.triton_usable(torch.device(DEVICE))
+    assert not module.triton_usable(torch.device(DEVICE))  # remembered, warned once
 
 
 def test_model_config_default_is_auto(compose_train):

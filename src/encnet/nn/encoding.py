@@ -12,12 +12,14 @@ Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
 Σ_i a_ik (x_i − d_k) = (Aᵀ X)_k − (Σ_i a_ik) d_k, so it needs only B×K×N and B×K×C intermediates.
 ``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the others.
 ``encoding_triton`` (:mod:`encnet.nn.encoding_triton`) fuses both steps and their gradients in Triton kernels.
-``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed, the matmul form otherwise.
+``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed and the kernels pass a
+self-check on that device (:func:`triton_usable`), the matmul form otherwise.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import Tensor, nn
@@ -76,12 +78,48 @@ def triton_available() -> bool:
     return _TRITON_IMPORT["ok"]
 
 
+_TRITON_CHECKED: dict[str, bool] = {}  # device → whether the kernels passed the self-check there
+
+
+@torch.compiler.disable
+def triton_usable(device: torch.device) -> bool:
+    """Whether the Triton kernels import and, on ``device``, reproduce the matmul form's output and gradients
+    on a small input (checked once per device; a failure warns and ``auto`` falls back to ``matmul``)."""
+    key = str(device)
+    if key not in _TRITON_CHECKED:
+        _TRITON_CHECKED[key] = triton_available() and _self_check(device)
+    return _TRITON_CHECKED[key]
+
+
+def _self_check(device: torch.device) -> bool:
+    from encnet.nn.encoding_triton import encoding_triton
+
+    g = torch.Generator().manual_seed(0)
+    inputs = [t.to(device) for t in (torch.randn(2, 24, 70, generator=g), torch.randn(5, 24, generator=g) * 0.3,
+                                     torch.rand(5, generator=g))]
+    results = []
+    try:
+        for fn in (encoding_triton, encoding_matmul):
+            leaves = [t.clone().requires_grad_() for t in inputs]
+            out = fn(*leaves)
+            grads = torch.autograd.grad(out.square().sum(), leaves)
+            results.append([out, *grads])
+        for a, b in zip(*results):
+            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+    except Exception as err:  # noqa: BLE001 — any failure means: do not use the kernels here
+        warnings.warn(f"Encoding impl='auto': the Triton kernels failed their self-check on {device} "
+                      f"({type(err).__name__}: {str(err)[:200]}); using impl='matmul'", stacklevel=3)
+        return False
+    return True
+
+
 def resolve_impl(impl: str, x: Tensor) -> str:
-    """The implementation ``impl`` stands for on ``x``: ``auto`` → ``triton`` on CUDA with Triton, else ``matmul``."""
+    """The implementation ``impl`` stands for on ``x``: ``auto`` → ``triton`` on CUDA when the kernels pass
+    their self-check there, else ``matmul``."""
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
     if impl == "auto":
-        return "triton" if x.is_cuda and triton_available() else "matmul"
+        return "triton" if x.is_cuda and triton_usable(x.device) else "matmul"
     return impl
 
 
