@@ -16,7 +16,7 @@ import torch
 from encnet.data import cifar10
 from encnet.data.cifar10 import CIFAR10, CIFAR10DataModule, md5sum, train_transform
 
-from .cifar_fixture import CLASSES, PER_BATCH, cifar_root, write_cifar10  # noqa: F401 (fixture)
+from .fixtures.cifar10 import CLASSES, PER_BATCH, cifar_root, write_cifar10  # noqa: F401 (fixture)
 
 
 def _module(root, **kwargs) -> CIFAR10DataModule:

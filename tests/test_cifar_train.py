@@ -11,7 +11,7 @@ from encnet.config import CONFIG_DIR
 from encnet.tasks import ClassificationTask
 from encnet.train import train
 
-from .cifar_fixture import cifar_root  # noqa: F401 (fixture)
+from .fixtures.cifar10 import cifar_root  # noqa: F401 (fixture)
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("cifar_*.yaml"))
 
