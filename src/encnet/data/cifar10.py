@@ -230,9 +230,6 @@ class CIFAR10DataModule(LoadersDataModule):
             raise ValueError(f"data.pad_mode must be one of {sorted(PAD_MODES)}, got {pad_mode!r}")
         self.num_classes = NUM_CLASSES
         self.class_names: list[str] | None = None
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
-        self.test_set: Dataset | None = None
 
     @property
     def root(self) -> Path:

@@ -37,13 +37,10 @@ class Cityscapes(SegmentationDataset):
     def find_pairs(self, split: str) -> list[tuple[Path, Path]]:
         image_dir = self.require_dir(self.root / "leftImg8bit" / split)
         mask_dir = self.require_dir(self.root / "gtFine" / split)
-        pairs = []
-        for image in sorted(image_dir.glob(f"*/*{IMAGE_SUFFIX}")):
-            mask = mask_dir / image.parent.name / image.name.replace(IMAGE_SUFFIX, MASK_SUFFIX)
-            if not mask.is_file():
-                raise self.layout_error(f"image {image} has no annotation {mask}")
-            pairs.append((image, mask))
-        return pairs
+        images = sorted(image_dir.glob(f"*/*{IMAGE_SUFFIX}"))
+        return self.require_pairs(
+            [(image, mask_dir / image.parent.name / image.name.replace(IMAGE_SUFFIX, MASK_SUFFIX)) for image in images]
+        )
 
     def label_table(self, ignore_index: int) -> np.ndarray:
         table = np.full(256, ignore_index, np.int64)

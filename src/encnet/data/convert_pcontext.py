@@ -31,10 +31,16 @@ CONTEXT_IDS = (
 )  # fmt: skip
 
 
+# Stored 459-class id → 0 (background) or the position of that id in CONTEXT_IDS.
+_TABLE = np.zeros(CONTEXT_IDS[-1] + 1, np.uint8)
+_TABLE[list(CONTEXT_IDS)] = np.arange(len(CONTEXT_IDS))
+
+
 def context_labels(label_map: np.ndarray) -> np.ndarray:
     """459-class ``LabelMap`` (H×W) → H×W uint8: 0 = background, k = k-th of the 59 classes."""
-    table = np.zeros(int(max(label_map.max(), CONTEXT_IDS[-1])) + 1, np.uint8)
-    table[list(CONTEXT_IDS)] = np.arange(len(CONTEXT_IDS))
+    table = _TABLE
+    if label_map.max() >= len(table):  # ids beyond the 59 classes' range are background too
+        table = np.concatenate([table, np.zeros(int(label_map.max()) + 1 - len(table), np.uint8)])
     return table[label_map]
 
 
@@ -43,6 +49,10 @@ def convert(voc2010: Path, trainval: Path) -> dict[str, int]:
     mats = sorted(trainval.glob("*.mat"))
     if not mats:
         raise FileNotFoundError(f"no <id>.mat label maps in {trainval} (the PASCAL-Context trainval/ directory)")
+    main_lists = {split: voc2010 / "ImageSets" / "Main" / f"{split}.txt" for split in ("train", "val")}
+    for main in main_lists.values():  # before the slow part
+        if not main.is_file():
+            raise FileNotFoundError(f"VOC 2010 split list {main} does not exist (is {voc2010} VOCdevkit/VOC2010?)")
     out = voc2010 / "SegmentationClassContext"
     out.mkdir(parents=True, exist_ok=True)
     for mat in mats:
@@ -54,10 +64,7 @@ def convert(voc2010: Path, trainval: Path) -> dict[str, int]:
     converted, counts = {m.stem for m in mats}, {}
     lists = voc2010 / "ImageSets" / "SegmentationContext"
     lists.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "val"):
-        main = voc2010 / "ImageSets" / "Main" / f"{split}.txt"
-        if not main.is_file():
-            raise FileNotFoundError(f"VOC 2010 split list {main} does not exist (is {voc2010} VOCdevkit/VOC2010?)")
+    for split, main in main_lists.items():
         ids = [i for i in (line.strip() for line in main.read_text().splitlines()) if i in converted]
         (lists / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
         counts[split] = len(ids)

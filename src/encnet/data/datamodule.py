@@ -65,9 +65,6 @@ class SegmentationDataModule(LoadersDataModule):
         self.class_names = names
         self.background_index = self.dataset_class.background_index
         self.dataset_options = dataset_options
-        self.train_set: SegmentationDataset | None = None
-        self.val_set: SegmentationDataset | None = None
-        self.test_set: SegmentationDataset | None = None
 
     @property
     def root(self) -> Path:

@@ -129,16 +129,21 @@ class SegmentationDataset(Dataset):
         self.require_file(path, "split list")
         return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
+    def require_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+        """``pairs``, once every image and every annotation is checked to exist."""
+        for image, mask in pairs:
+            if not image.is_file():
+                raise self.layout_error(f"image {image} does not exist")
+            if not mask.is_file():
+                raise self.layout_error(f"image {image} has no annotation {mask}")
+        return pairs
+
     def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png") -> list[tuple[Path, Path]]:
         """Every image in ``image_dir`` paired with ``mask_dir/<stem><mask_suffix>``; a missing mask is an error."""
         self.require_dir(image_dir)
         self.require_dir(mask_dir)
         images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        pairs = [(image, mask_dir / f"{image.stem}{mask_suffix}") for image in images]
-        for image, mask in pairs:
-            if not mask.is_file():
-                raise self.layout_error(f"image {image} has no annotation {mask}")
-        return pairs
+        return self.require_pairs([(image, mask_dir / f"{image.stem}{mask_suffix}") for image in images])
 
     # -- reading --------------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -44,11 +44,7 @@ class PascalContext(SegmentationDataset):
         ids = self.read_list(self.root / "ImageSets" / "SegmentationContext" / f"{split}.txt")
         image_dir = self.require_dir(self.root / "JPEGImages")
         mask_dir = self.require_dir(self.root / "SegmentationClassContext")
-        pairs = [(image_dir / f"{i}.jpg", mask_dir / f"{i}.png") for i in ids]
-        for image, mask in pairs:
-            self.require_file(image, "image")
-            self.require_file(mask, f"annotation of {image.name}")
-        return pairs
+        return self.require_pairs([(image_dir / f"{i}.jpg", mask_dir / f"{i}.png") for i in ids])
 
     def label_table(self, ignore_index: int) -> np.ndarray:
         return shifted_labels(self.num_classes, ignore_index)

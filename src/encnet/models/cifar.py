@@ -61,8 +61,6 @@ class EncodingGate(nn.Module):
             nn.Conv2d(channels, reduced, 1, bias=False), nn.BatchNorm2d(reduced), nn.ReLU(inplace=True)
         )
         self.encoding = Encoding(reduced, num_codes, shakeout=shakeout)
-        if shakeout:  # s_k are drawn, never learnt: keep the unused `scale` out of the optimiser and DDP
-            self.encoding.scale.requires_grad_(False)
         self.fc = nn.Sequential(nn.Linear(num_codes * reduced, channels), nn.Sigmoid())
 
     def forward(self, x: Tensor) -> Tensor:
@@ -134,8 +132,6 @@ class CifarResNet(nn.Module):
         shakeout: bool = False,
     ) -> None:
         super().__init__()
-        if block not in BLOCKS:
-            raise ValueError(f"block must be one of {BLOCKS}, got {block!r}")
         if num_classes < 1 or width < 1 or blocks_per_stage < 1:
             raise ValueError(f"need num_classes, width, blocks_per_stage ≥ 1, got {num_classes=}, {width=}, "
                              f"{blocks_per_stage=}")

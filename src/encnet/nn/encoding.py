@@ -147,7 +147,7 @@ class Encoding(nn.Module):
             ``"triton"`` (fused kernels; on CPU only through the interpreter, ``TRITON_INTERPRET=1``),
             ``"matmul"`` (memory-light matrix products) or ``"reference"`` (broadcast form, for tests).
         shakeout: paper §3.5 (CIFAR): in training the smoothing factors are drawn from U(0, 1) on every
-            forward instead of the learnt ``scale``; in evaluation they are all 0.5.
+            forward instead of the learnt ``scale``; in evaluation they are all 0.5. ``scale`` is then frozen.
 
     Parameters: ``codewords`` K×C, uniform in ±1/√(K·C); ``scale`` K (the paper's s_k > 0), uniform in (0, 1).
     """
@@ -160,7 +160,9 @@ class Encoding(nn.Module):
             raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
         self.channels, self.num_codes, self.impl, self.shakeout = channels, num_codes, impl, shakeout
         self.codewords = nn.Parameter(torch.empty(num_codes, channels))
-        self.scale = nn.Parameter(torch.empty(num_codes))
+        # With shakeout the s_k are drawn, never learnt: keep `scale` out of the optimiser and of DDP's
+        # unused-parameter check.
+        self.scale = nn.Parameter(torch.empty(num_codes), requires_grad=not shakeout)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -71,8 +71,7 @@ class SegmentationTask(pl.LightningModule):
                 "IoU": MulticlassJaccardIndex(num_classes, average="none", ignore_index=ignore_index),
                 "confusion": MulticlassConfusionMatrix(num_classes, ignore_index=ignore_index),
             },
-            compute_groups=False,
-        )
+        )  # Jaccard and confusion matrix share one confusion-matrix state (torchmetrics compute groups)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.inference: MultiScaleInference | None = None
