@@ -1,4 +1,4 @@
-"""How saturated is the CEM's γ = sigmoid(FC(e)) at initialisation, for each way of aggregating the codes?
+"""How saturated is the CEM's γ = sigmoid(FC(e)) at initialisation, for each CEM form?
 
     python benchmarks/cem_gamma_saturation.py            # CPU-sized EncNet, 16 context_scenes val images
 
@@ -27,19 +27,19 @@ def main() -> None:
     dm.setup("validate")
     images, _ = next(iter(dm.val_dataloader()))  # the first 16 val images: no randomness
     print(f"γ at initialisation, K={args.num_codes}, first {len(images)} context_scenes val images, {args.seeds} inits")
-    print(f"{'aggregate':<10} {'mean |e|':>9} {'γ < 0.05':>9} {'γ > 0.95':>9}")
-    for aggregate in ("sum", "mean"):
+    print(f"{'cem':<10} {'mean |e|':>9} {'γ < 0.05':>9} {'γ > 0.95':>9}")
+    for form in ("paper", "released"):
         stats = []
         for seed in range(args.seeds):
             torch.manual_seed(seed)
             net = EncNet(dm.hparams.num_classes, {"depth": 18, "width": 0.25}, head_channels=64, num_codes=args.num_codes,
-                         aggregate=aggregate).train()
+                         cem=form).train()
             with torch.no_grad():
                 encoded = net.cem.encoder(net.reduce(net.backbone(images)[3]))
                 gamma = net.cem.fc(encoded)
             stats.append(torch.stack([encoded.abs().mean(), (gamma < 0.05).float().mean(), (gamma > 0.95).float().mean()]))
         e, low, high = torch.stack(stats).mean(0).tolist()
-        print(f"{aggregate:<10} {e:>9.2f} {low:>9.1%} {high:>9.1%}")
+        print(f"{form:<10} {e:>9.2f} {low:>9.1%} {high:>9.1%}")
 
 
 if __name__ == "__main__":

@@ -10,27 +10,29 @@ from encnet.nn import ContextEncoder, ContextEncodingModule, SELoss, class_prese
 
 
 @pytest.mark.parametrize("num_codes", [0, 1, 8])
-@pytest.mark.parametrize("aggregate", ["sum", "mean"])
-def test_cem_shapes(num_codes, aggregate):
-    cem = ContextEncodingModule(16, num_codes, aggregate=aggregate)
+@pytest.mark.parametrize("form", ["released", "paper"])
+def test_cem_shapes(num_codes, form):
+    cem = ContextEncodingModule(16, num_codes, form=form)
     x = torch.randn(3, 16, 5, 6)
     y, e = cem(x)
     assert y.shape == x.shape and e.shape == (3, 16)
 
 
 def test_cem_scales_channels_by_gamma():
-    """Y = X ⊗ γ with γ ∈ (0, 1) per image and channel (paper default), relu(X + X γ) for residual=True."""
+    """paper: Y = X ⊗ γ with γ ∈ (0, 1) per image and channel; released: Y = relu(X + X ⊗ γ), same weights."""
     torch.manual_seed(0)
-    cem = ContextEncodingModule(8, 4).eval()
+    paper = ContextEncodingModule(8, 4, form="paper").eval()
     x = torch.randn(2, 8, 4, 4)
-    y, e = cem(x)
+    y, e = paper(x)
     gamma = y / x
     assert torch.allclose(gamma, gamma[:, :, :1, :1].expand_as(gamma), atol=1e-5)
     assert (gamma > 0).all() and (gamma < 1).all()
-    torch.testing.assert_close(gamma[:, :, 0, 0], cem.fc(e))
-    cem.residual = True
-    y2, _ = cem(x)
-    torch.testing.assert_close(y2, F.relu(x + x * cem.fc(e)[:, :, None, None]))
+    torch.testing.assert_close(gamma[:, :, 0, 0], paper.fc(e))
+    released = ContextEncodingModule(8, 4).eval()
+    released.load_state_dict(paper.state_dict())
+    y2, e2 = released(x)
+    torch.testing.assert_close(e2, e / 4)  # mean over the K = 4 codes instead of their sum
+    torch.testing.assert_close(y2, F.relu(x + x * released.fc(e2)[:, :, None, None]))
 
 
 def test_zero_codes_is_global_average_pooling():
@@ -39,18 +41,18 @@ def test_zero_codes_is_global_average_pooling():
     torch.testing.assert_close(enc(x), x.mean(dim=(2, 3)))
 
 
-def test_sum_is_k_times_mean():
+def test_paper_sum_is_k_times_released_mean():
     torch.manual_seed(0)
-    a = ContextEncoder(8, 4, aggregate="sum").eval()
-    b = ContextEncoder(8, 4, aggregate="mean").eval()
+    a = ContextEncoder(8, 4, form="paper").eval()
+    b = ContextEncoder(8, 4, form="released").eval()
     b.load_state_dict(a.state_dict())
     x = torch.randn(2, 8, 3, 3)
     torch.testing.assert_close(a(x), 4 * b(x))
 
 
 def test_bad_cem_options():
-    with pytest.raises(ValueError, match="aggregate"):
-        ContextEncoder(8, 4, aggregate="max")
+    with pytest.raises(ValueError, match="cem must be one of .*'mean'"):
+        ContextEncoder(8, 4, form="mean")
     with pytest.raises(ValueError, match="num_codes"):
         ContextEncoder(8, -1)
 

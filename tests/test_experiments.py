@@ -37,10 +37,12 @@ def test_paper_experiment(compose_train, tmp_path, name):
     assert cfg.model.backbone.output_stride == 8 and cfg.model.momentum == 0.9 and cfg.model.weight_decay == 1e-4
     assert cfg.model.poly_power == 0.9 and cfg.model.aux and cfg.model.aux_weight == 0.2
     if se is not None:
-        assert cfg.model.num_codes == 32 and cfg.model.se_loss is se and cfg.model.stage3_se is se
+        assert cfg.model.num_codes == 32 and cfg.model.stage3_se and cfg.model.cem == "released"
         assert cfg.model.se_loss_weight == (0.2 if se else 0.0)
     if data == "voc":
         assert cfg.data.train_split == "train_aug"
     task = instantiate(cfg.model)
+    if se is not None:
+        assert (task.net.se_head is not None, task.net.stage3 is not None) == (se, se)
     assert task.hparams.num_classes == {"pcontext": 59, "ade20k": 150, "voc": 21, "cityscapes": 19}[data]
 

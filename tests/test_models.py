@@ -23,8 +23,29 @@ def test_encnet_outputs(num_codes):
 
 
 def test_encnet_without_optional_heads():
-    net = EncNet(5, TINY_BACKBONE, head_channels=16, se_loss=False, stage3_se=False, aux=False).train()
+    net = EncNet(5, TINY_BACKBONE, head_channels=16, se_loss=False, aux=False).train()
     assert set(net(torch.randn(2, 3, 32, 32))) == {"out"}
+    assert net.se_head is None and net.stage3 is None  # no SE-loss: the stage-3 encoder is absent too
+
+
+@pytest.mark.parametrize("stage3_se", [True, False])
+def test_zero_alpha_means_no_se_heads(stage3_se):
+    """α = 0 builds the same network as "no SE-loss": no SE head, no stage-3 encoder, no SE loss terms."""
+    task = SegmentationTask("encnet", 4, se_loss_weight=0.0, stage3_se=stage3_se, backbone=TINY_BACKBONE,
+                            head_channels=16)
+    assert task.net.se_head is None and task.net.stage3 is None
+    losses = task.compute_losses(task.net.train()(torch.randn(2, 3, 32, 32)), torch.randint(0, 4, (2, 32, 32)))
+    assert set(losses) == {"loss", "loss_ce", "loss_aux"}
+    with_se = SegmentationTask("encnet", 4, se_loss_weight=0.2, stage3_se=stage3_se, backbone=TINY_BACKBONE,
+                               head_channels=16)
+    assert with_se.net.se_head is not None and (with_se.net.stage3 is not None) is stage3_se
+
+
+def test_se_loss_switch_is_alpha():
+    with pytest.raises(TypeError, match="se_loss_weight=0"):
+        SegmentationTask("encnet", 4, se_loss=False, backbone=TINY_BACKBONE, head_channels=16)
+    with pytest.raises(ValueError, match="se_loss_weight must be"):
+        SegmentationTask("encnet", 4, se_loss_weight=-0.1, backbone=TINY_BACKBONE, head_channels=16)
 
 
 def test_fcn_outputs():

@@ -21,9 +21,10 @@ class EncNet(Segmentor):
 
     Args:
         num_codes: K codewords (0 = global average pooling, the paper's K = 0 ablation).
-        se_loss: build the SE head on the CEM (trained when the task's ``se_loss_weight`` > 0).
-        stage3_se: build the stage-3 encoder with its own SE head.
-        aggregate, residual, pre_conv: CEM variants, see :mod:`encnet.nn.context_encoding`.
+        se_loss: build the SE head on the CEM. Without it there is no SE-loss at all: no SE head and no
+            stage-3 encoder (the task builds the network with ``se_loss = se_loss_weight > 0``).
+        stage3_se: with ``se_loss``, also build the stage-3 encoder with its own SE head.
+        cem: the CEM's form, ``released`` (default) | ``paper``, see :mod:`encnet.nn.context_encoding`.
         encoding_impl: the Encoding layer's implementation, ``auto`` (default: Triton on CUDA when installed,
             else matmul) | ``triton`` | ``matmul`` | ``reference``, see :mod:`encnet.nn.encoding`.
     """
@@ -37,9 +38,7 @@ class EncNet(Segmentor):
         num_codes: int = 32,
         se_loss: bool = True,
         stage3_se: bool = True,
-        aggregate: str = "sum",
-        residual: bool = False,
-        pre_conv: bool = True,
+        cem: str = "released",
         dropout: float = 0.1,
         encoding_impl: str = "auto",
     ) -> None:
@@ -48,19 +47,17 @@ class EncNet(Segmentor):
         self.reduce = nn.Sequential(
             nn.Conv2d(c4, head_channels, 3, padding=1, bias=False), nn.BatchNorm2d(head_channels), nn.ReLU(inplace=True)
         )
-        self.cem = ContextEncodingModule(
-            head_channels, num_codes, aggregate=aggregate, residual=residual, pre_conv=pre_conv, impl=encoding_impl
-        )
+        self.cem = ContextEncodingModule(head_channels, num_codes, form=cem, impl=encoding_impl)
         self.classifier = nn.Sequential(nn.Dropout2d(dropout), nn.Conv2d(head_channels, num_classes, 1))
         self.se_head = nn.Linear(head_channels, num_classes) if se_loss else None
         self.stage3 = None
-        if stage3_se:
+        if se_loss and stage3_se:
             width = max(head_channels // 2, 8)
             self.stage3 = nn.Sequential(
                 nn.Conv2d(c3, width, 1, bias=False),
                 nn.BatchNorm2d(width),
                 nn.ReLU(inplace=True),
-                ContextEncoder(width, num_codes, aggregate=aggregate, pre_conv=False, impl=encoding_impl),
+                ContextEncoder(width, num_codes, form=cem, pre_conv=False, impl=encoding_impl),
                 nn.Linear(width, num_classes),
             )
 

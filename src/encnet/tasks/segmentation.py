@@ -34,7 +34,8 @@ class SegmentationTask(pl.LightningModule):
     Args:
         arch: key of :data:`encnet.models.SEGMENTORS`.
         num_classes: classes (ignore label excluded).
-        se_loss_weight: α of the SE-loss terms (paper: 0.2); applies to the CEM's and stage 3's.
+        se_loss_weight: α of the SE-loss terms (paper: 0.2); applies to the CEM's and stage 3's. α = 0 means
+            no SE-loss: an EncNet is then built without SE heads and without the stage-3 encoder.
         aux_weight: weight of the auxiliary stage-3 FCN loss.
         lr, momentum, weight_decay, head_lr_mult, poly_power: optimiser and schedule.
         ignore_index: label excluded from losses and metrics.
@@ -59,6 +60,12 @@ class SegmentationTask(pl.LightningModule):
         self.save_hyperparameters()
         if arch not in SEGMENTORS:
             raise ValueError(f"model.arch must be one of {sorted(SEGMENTORS)}, got {arch!r}")
+        if "se_loss" in net_kwargs:
+            raise TypeError("model.se_loss is not an option: model.se_loss_weight=0 means no SE-loss (no SE heads)")
+        if se_loss_weight < 0:
+            raise ValueError(f"model.se_loss_weight must be ≥ 0, got {se_loss_weight}")
+        if arch == "encnet":
+            net_kwargs["se_loss"] = se_loss_weight > 0
         try:
             self.net = SEGMENTORS[arch](num_classes=num_classes, **net_kwargs)
         except TypeError as err:  # an option the chosen segmentor does not take
