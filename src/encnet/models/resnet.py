@@ -11,12 +11,11 @@ weights fit them.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
 from encnet.models.init import msra_init_
+from encnet.zoo.source import read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -173,32 +172,24 @@ def rename_open_mmlab_stem(key: str) -> str:
 def load_pretrained(model: nn.Module, source: str) -> tuple[list[str], list[str]]:
     """Load a state_dict from a file path (or an http(s) URL) into ``model``, non-strictly.
 
-    Accepts a bare state_dict or a checkpoint with a ``state_dict``/``model`` entry; strips ``module.`` (DDP)
-    and ``backbone.`` prefixes and renames open-mmlab's deep stem (ResNetV1c: ``stem.*``). Logs missing and
-    unexpected keys (torchvision's ``fc.*`` are expected to be unused); raises if a tensor's shape does not
-    fit or if nothing matches.
+    Accepts a bare state_dict or a checkpoint with a ``state_dict``/``model`` entry
+    (:func:`encnet.zoo.source.read_state_dict`); strips ``backbone.`` prefixes and renames open-mmlab's deep
+    stem (ResNetV1c: ``stem.*``). Logs missing and unexpected keys (torchvision's ``fc.*`` are expected to be
+    unused); raises if a tensor's shape does not fit or if nothing matches.
     """
-    if source.startswith(("http://", "https://")):
-        state = torch.hub.load_state_dict_from_url(source, map_location="cpu")
-    else:
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"pretrained backbone weights not found: {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    state = {rename_open_mmlab_stem(k.removeprefix("module.").removeprefix("backbone.")): v for k, v in state.items()}
+    state, _ = read_state_dict(source)
+    state = {rename_open_mmlab_stem(k.removeprefix("backbone.")): v for k, v in state.items()}
     own = model.state_dict()
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if mismatched:
         k = mismatched[0]
         raise ValueError(
             f"pretrained weights {source}: {len(mismatched)} tensors do not fit this backbone, "
-            f"e.g. {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)} (check depth/width/deep_stem/stem_width)"
+            f"e.g. {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)} "
+            "(check depth/width/deep_stem/stem_width)"
         )
     if not own.keys() & state.keys():
-        raise ValueError(f"pretrained weights {source}: no key matches this backbone (is it a torchvision ResNet?)")
+        raise ValueError(f"pretrained weights {source}: no key matches this backbone (is it a torchvision or open-mmlab ResNet?)")
     missing, unexpected = model.load_state_dict(state, strict=False)
     log.info("loaded %s: %d missing keys %s, %d unexpected keys %s", source, len(missing), missing[:5],
              len(unexpected), unexpected[:5])
