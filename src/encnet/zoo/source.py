@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -37,8 +38,12 @@ def read_state_dict(src: str, allow_pickle: bool = False) -> tuple[dict[str, Ten
     try:
         state, path = _load(src, allow_pickle)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{src}: holds objects torch.load(weights_only=True) refuses "
-                         f"({str(err).splitlines()[0]}); if you trust the file: encnet-convert-weights --allow-pickle") from None
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        if refused:
+            raise ValueError(f"{src}: holds {refused.group(1)}, which torch.load(weights_only=True) refuses; if you "
+                             "trust the file: encnet-convert-weights --allow-pickle") from None
+        reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
+        raise ValueError(f"{src}: not a checkpoint torch.load can read ({reason.group(1) if reason else err})") from None
     except FileNotFoundError:
         raise
     except Exception as err:  # noqa: BLE001 — any reading failure is one error naming the file
