@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from encnet.evaluate import evaluate
 from encnet.tasks import SegmentationTask
+from encnet.train import load_weights
 from encnet.zoo.convert import convert, main
 from tests.fixtures.datasets import make_ade20k
 from tests.fixtures.pytorch_encoding import encnet_shapes
@@ -91,6 +93,17 @@ def test_converted_checkpoint_runs_through_encnet_eval(ade_r50, tmp_path, compos
     assert (cfg.eval.resize_side, cfg.eval.flip, cfg.eval.align_corners) == ("long", True, True)
     record = evaluate(cfg)
     assert 0 <= record["test/mIoU"] <= 1 and record["eval"]["resize_side"] == "long"
+
+
+def test_converted_checkpoint_starts_fine_tuning(ade_r50, compose_train):
+    """``encnet-train init_weights=<converted>`` with the architecture keys the README gives for resnet50s."""
+    cfg = compose_train("~experiment", "data=ade20k", "data.root=/data", "model.backbone.deep_stem=true",
+                        "model.backbone.stem_width=64", "model.stage3_se=false", "model.align_corners=true",
+                        tiny=False)
+    task = instantiate(cfg.model)
+    load_weights(task, str(ade_r50[1]))
+    torch.testing.assert_close(task.net.cem.encoder.encoding.codewords,
+                               ade_r50[0]["head.encmodule.encoding.3.codewords"])
 
 
 @pytest.mark.parametrize("keys,message", [

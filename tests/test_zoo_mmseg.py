@@ -88,7 +88,8 @@ def test_same_logits_as_mmsegmentation(pair, dtype):
     assert ((theirs["gamma"] > 0.05) & (theirs["gamma"] < 0.95)).float().mean() > 0.5
     assert theirs["out"].argmax(1).unique().numel() > 1 and theirs["out"].shape == (1, 7, *SIZE)
     differences = {key: relative_difference(ours[key], theirs[key]) for key in ("out", "se", "aux")}
-    print(f"\n{net.backbone.depth=} {dtype}: max relative difference {differences}")
+    print(f"\nR-{net.backbone.depth}-D8 {str(dtype).removeprefix('torch.')}: max relative difference "
+          + ", ".join(f"{key} {value:.1e}" for key, value in differences.items()))
     assert max(differences.values()) <= TOLERANCE[dtype], differences
 
 

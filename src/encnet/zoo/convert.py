@@ -150,7 +150,9 @@ def convert(src: str, dst: str | Path, source: str, num_classes: int | None = No
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="encnet-convert-weights", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="encnet-convert-weights",
+        description="Convert a published EncNet checkpoint (mmsegmentation, PyTorch-Encoding) into an encnet one.")
     parser.add_argument("src", help="published checkpoint: path or http(s) URL")
     parser.add_argument("dst", help="output checkpoint (.ckpt) for encnet-eval ckpt_path=... / init_weights=...")
     parser.add_argument("--source", required=True, choices=sorted(LAYOUTS), help="the toolbox that wrote SRC")
