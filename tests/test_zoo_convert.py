@@ -140,7 +140,7 @@ def test_errors_name_the_file_key_or_value(tmp_path):
     with pytest.raises(ValueError, match=r"backbone stages hold \[3, 4, 5, 3\] bottleneck blocks"):
         convert(str(path), tmp_path / "x.ckpt", "pytorch-encoding")
     torch.save({"foo": torch.zeros(1)}, path)
-    with pytest.raises(ValueError, match=r"enc.pth is not a mmseg checkpoint: no key starts with backbone\. and "
+    with pytest.raises(ValueError, match=r"enc.pth is not in mmseg's layout: no key starts with backbone\. and "
                                          r"decode_head\. \(its keys: foo\)"):
         convert(str(path), tmp_path / "x.ckpt", "mmseg")
     path.write_text("not a checkpoint")

@@ -48,7 +48,7 @@ def check_layout(src: str, layout: Layout, keys: list[str]) -> None:
         other = next((o for o in LAYOUTS.values() if o is not layout and o.matches(keys)), None)
         if other is not None:
             raise ValueError(f"{src} is in {other.name}'s layout, not {layout.name}'s: pass --source {other.name}")
-        raise ValueError(f"{src} is not a {layout.name} checkpoint: no key starts with "
+        raise ValueError(f"{src} is not in {layout.name}'s layout: no key starts with "
                          f"{' and '.join(layout.signature)} (its keys: {_listing(keys)})")
     if layout.to_source(CODEWORDS) not in keys:
         raise ValueError(f"{src} is not an EncNet: it looks like {other_architecture(keys)} "
@@ -62,7 +62,7 @@ def match(src: str, layout: Layout, state: dict[str, Tensor], origin: dict[str, 
     BatchNorm's ``num_batches_tracked`` (absent from older files) and the ``fresh`` (re-initialised) layers
     are taken from ``own``.
     """
-    optional = [k for k in own if k.endswith("num_batches_tracked") or k.startswith(fresh)]
+    optional = {k for k in own if k.endswith("num_batches_tracked") or k.startswith(fresh)}
     missing = [k for k in own if k not in state and k not in optional]
     unexpected = sorted(unmatched + [origin[k] for k in state if k not in own])
     if missing or unexpected:
