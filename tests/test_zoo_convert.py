@@ -3,6 +3,8 @@ pytorch_encoding.py) and the converter's errors; the mmsegmentation side is test
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -116,6 +118,24 @@ def test_other_networks_in_pytorch_encoding_layout(tmp_path, keys, message):
     torch.save(state, tmp_path / "other.pth")
     with pytest.raises(ValueError, match=message):
         convert(str(tmp_path / "other.pth"), tmp_path / "x.ckpt", "pytorch-encoding")
+
+
+def test_url_source_goes_through_torch_hub(tmp_path, monkeypatch):
+    """An http(s) SRC is fetched by torch.hub (weights only) into its cache; the cached file is hashed."""
+    url = "https://weights.invalid/models/encnet_resnet50s_ade.pth"
+    cached = tmp_path / "hub" / "checkpoints" / "encnet_resnet50s_ade.pth"
+
+    def download(src, map_location, weights_only):  # torch.hub.load_state_dict_from_url, offline
+        assert (src, weights_only) == (url, True)
+        cached.parent.mkdir(parents=True)
+        torch.save(random_state(encnet_shapes(50, "ade")), cached)
+        return torch.load(cached, map_location=map_location, weights_only=True)
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", download)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    provenance = convert(url, tmp_path / "x.ckpt", "pytorch-encoding")
+    assert provenance["source_file"] == url
+    assert provenance["sha256"] == hashlib.sha256(cached.read_bytes()).hexdigest()
 
 
 def test_pickled_objects_need_allow_pickle(tmp_path):
