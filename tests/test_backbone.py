@@ -78,7 +78,7 @@ def test_deep_stem_width():
     net = ResNet(50, deep_stem=True, stem_width=64, width=0.25)  # PyTorch-Encoding's resnet50s stem: 64-64-128
     assert [net.conv1[i].out_channels for i in (0, 3, 6)] == [64, 64, 128] and net.bn1.num_features == 128
     assert net.layer1[0].conv1.in_channels == 128 and net.layer1[0].downsample[0].in_channels == 128
-    default = ResNet(50, deep_stem=True)  # open-mmlab's ResNetV1c stem: 32-32-64
+    default = ResNet(18, deep_stem=True)  # open-mmlab's ResNetV1c stem: 32-32-64
     assert [default.conv1[i].out_channels for i in (0, 3, 6)] == [32, 32, 64] and default.bn1.num_features == 64
     with pytest.raises(ValueError, match="backbone.stem_width=64 needs deep_stem=true"):
         ResNet(50, stem_width=64)
