@@ -18,7 +18,7 @@ help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
-	@echo "make test       run the test suite"
+	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
@@ -52,8 +52,15 @@ train: install
 eval: install
 	$(BIN)/encnet-eval $(ARGS)
 
-test: install
+test: install $(VENV)/.reference
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The tests' reference implementation (mmsegmentation's EncNet): its pure-Python needs through the `reference`
+# extra, then the OpenMMLab packages of requirements-reference.txt without their declared dependencies.
+$(VENV)/.reference: $(VENV)/.installed requirements-reference.txt
+	$(BIN)/pip install -c $(VENV)/constraints.txt -e ".[dev,reference]"
+	$(BIN)/pip install -c $(VENV)/constraints.txt --no-deps -r requirements-reference.txt
+	touch $@
 
 sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)

@@ -72,3 +72,28 @@ def test_bad_backbone_arguments():
         ResNet(42)
     with pytest.raises(ValueError, match="output_stride"):
         ResNet(18, output_stride=4)
+
+
+def test_deep_stem_width():
+    net = ResNet(50, deep_stem=True, stem_width=64, width=0.25)  # PyTorch-Encoding's resnet50s stem: 64-64-128
+    assert [net.conv1[i].out_channels for i in (0, 3, 6)] == [64, 64, 128] and net.bn1.num_features == 128
+    assert net.layer1[0].conv1.in_channels == 128 and net.layer1[0].downsample[0].in_channels == 128
+    default = ResNet(18, deep_stem=True)  # open-mmlab's ResNetV1c stem: 32-32-64
+    assert [default.conv1[i].out_channels for i in (0, 3, 6)] == [32, 32, 64] and default.bn1.num_features == 64
+    with pytest.raises(ValueError, match="backbone.stem_width=64 needs deep_stem=true"):
+        ResNet(50, stem_width=64)
+
+
+def test_loads_open_mmlab_resnetv1c_layout(tmp_path):
+    """``stem.{0,1,3,4,6,7}`` (conv, BN, conv, BN, conv, BN) → ``conv1.{0,1,3,4,6}`` and ``bn1``."""
+    src = ResNet(18, deep_stem=True, width=0.25)
+    renames = {"conv1.": "stem.", "bn1.": "stem.7."}
+    state = {}
+    for key, value in src.state_dict().items():
+        top = next((new + key[len(old):] for old, new in renames.items() if key.startswith(old)), key)
+        state[f"backbone.{top}"] = value
+    assert "backbone.stem.7.running_var" in state and "backbone.stem.6.weight" in state
+    torch.save({"state_dict": state}, tmp_path / "resnet18_v1c.pth")
+    net = ResNet(18, deep_stem=True, width=0.25, pretrained=str(tmp_path / "resnet18_v1c.pth"))
+    for key, value in src.state_dict().items():
+        torch.testing.assert_close(net.state_dict()[key], value)

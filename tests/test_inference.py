@@ -78,7 +78,7 @@ def test_scales_resize_the_short_side_and_return_original_resolution():
     recorder = Recorder()
     image = torch.randn(1, 3, 20, 30)
     out = MultiScaleInference(scales=[0.5, 1.0, 1.5], mode="whole", base_size=10)(recorder, image)
-    assert recorder.shapes == [(1, 3, 5, 8), (1, 3, 10, 15), (1, 3, 15, 22)]
+    assert recorder.shapes == [(1, 3, 5, 8), (1, 3, 10, 15), (1, 3, 15, 23)]  # 22.5 rounds half up
     assert out.shape == (1, 4, 20, 30)
     torch.testing.assert_close(out.sum(1), torch.full((1, 20, 30), 3.0))  # 3 scales of probabilities
 
@@ -121,3 +121,27 @@ def test_small_image_is_padded_black():
 def test_bad_settings_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiScaleInference(**kwargs)
+
+
+@pytest.mark.parametrize("options,expected", [
+    ({"base_size": 12}, (12, 18)),                                   # short side (the default)
+    ({"base_size": 12, "resize_side": "long"}, (8, 12)),             # PyTorch-Encoding: long side
+    ({"base_size": 10, "max_size": 12}, (8, 12)),                    # mmseg: fit into 12×10
+    ({"base_size": 10, "max_size": 40}, (10, 15)),                   # ... where the short side binds
+    ({"base_size": None, "resize_side": "long"}, (20, 30)),          # original size at scale 1
+])
+def test_resize_side_and_max_size(options, expected):
+    inference = MultiScaleInference(**options)
+    assert inference.resized_size(20, 30, 1.0) == expected
+    scaled = inference.resized_size(20, 30, 0.5)
+    assert scaled == (round(expected[0] / 2 + 1e-9), round(expected[1] / 2 + 1e-9))  # scale applies to both bounds
+    recorder = Recorder()
+    out = MultiScaleInference(mode="whole", **options)(recorder, torch.randn(1, 3, 20, 30))
+    assert recorder.shapes == [(1, 3, *expected)] and out.shape == (1, 4, 20, 30)
+
+
+def test_bad_resize_options():
+    with pytest.raises(ValueError, match="eval.resize_side must be one of"):
+        MultiScaleInference(resize_side="width")
+    with pytest.raises(ValueError, match="eval.max_size must be ≥ 1 or null, got 0"):
+        MultiScaleInference(max_size=0)

@@ -121,3 +121,31 @@ def test_predict_step_returns_labels():
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
     preds = trainer.predict(task, DataLoader(torch.randn(3, 3, 20, 28), batch_size=2))
     assert [p.shape for p in preds] == [(2, 20, 28), (1, 20, 28)] and preds[0].dtype == torch.int64
+
+
+def test_lateral_fusion_feeds_the_cem():
+    net = EncNet(5, TINY_BACKBONE, head_channels=16, lateral=True).train()
+    c2, c3 = net.backbone.stage_channels[1:3]
+    assert [net.lateral[i][0].in_channels for i in (0, 1)] == [c2, c3] and net.fusion[0].in_channels == 48
+    out = net(torch.randn(2, 3, 40, 36))
+    assert out["out"].shape == (2, 5, 40, 36)
+    out["out"].sum().backward()
+    assert net.lateral[0][0].weight.grad.abs().sum() > 0 and net.lateral[1][0].weight.grad.abs().sum() > 0
+    assert EncNet(5, TINY_BACKBONE, head_channels=16).lateral is None  # off by default
+
+
+def test_auxiliary_width_and_align_corners():
+    assert EncNet(5, TINY_BACKBONE, head_channels=16).aux_head.conv[0].out_channels == 8  # C3 / 4 by default
+    assert EncNet(5, TINY_BACKBONE, head_channels=16, aux_channels=12).aux_head.conv[0].out_channels == 12
+    assert FCN(5, TINY_BACKBONE, head_channels=16, aux_channels=12).aux_head.conv[0].out_channels == 12
+    net = EncNet(5, TINY_BACKBONE, head_channels=16, align_corners=True).eval()
+    x = torch.randn(1, 3, 37, 41)  # logits 5×6: output (9, 8) sits exactly on logit (1, 1) when corners align
+    with torch.no_grad():
+        low = net.decode(net.backbone(x))["out"]
+        out = net(x)["out"]
+        net.align_corners = False
+        shifted = net(x)["out"]
+    assert low.shape[-2:] == (5, 6)
+    torch.testing.assert_close(out[..., 9, 8], low[..., 1, 1])
+    torch.testing.assert_close(out[..., -1, -1], low[..., -1, -1])
+    assert not torch.allclose(shifted[..., 9, 8], low[..., 1, 1])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
+from encnet.models.heads import conv_bn_relu
 from encnet.models.segmentor import Segmentor
 from encnet.nn import ContextEncoder, ContextEncodingModule
 
@@ -15,7 +17,9 @@ class EncNet(Segmentor):
     "se3": stage-3 presence logits, "aux": stage-3 FCN logits (the last two in training only)}.
 
     Stage 4 (c4) → 3×3 conv to ``head_channels`` + BN + ReLU → CEM → dropout 0.1 → 1×1 conv. The SE head is an
-    FC on the CEM's encoded vector e. With ``stage3_se`` a light second encoder on stage 3 (1×1 conv to
+    FC on the CEM's encoded vector e. With ``lateral`` the CEM's input is instead the fusion (3×3 conv + BN +
+    ReLU) of [conv(c4), 1×1 conv(c2), 1×1 conv(c3)] concatenated (each 1×1 conv to ``head_channels`` + BN +
+    ReLU), the released PASCAL-Context models' head (mmsegmentation's ``add_lateral``). With ``stage3_se`` a light second encoder on stage 3 (1×1 conv to
     ``head_channels`` // 2 → Encoding → aggregate → FC) adds another SE prediction (Fig. 3); it only
     regularises training and is skipped at inference.
 
@@ -27,6 +31,8 @@ class EncNet(Segmentor):
         cem: the CEM's form, ``released`` (default) | ``paper``, see :mod:`encnet.nn.context_encoding`.
         encoding_impl: the Encoding layer's implementation, ``auto`` (default: Triton on CUDA when installed,
             else matmul) | ``triton`` | ``matmul`` | ``reference``, see :mod:`encnet.nn.encoding`.
+        lateral: fuse stages 2 and 3 into the CEM's input (above).
+        aux_channels, align_corners: see :class:`encnet.models.segmentor.Segmentor`.
     """
 
     def __init__(
@@ -41,12 +47,15 @@ class EncNet(Segmentor):
         cem: str = "released",
         dropout: float = 0.1,
         encoding_impl: str = "auto",
+        lateral: bool = False,
+        aux_channels: int | None = None,
+        align_corners: bool = False,
     ) -> None:
-        super().__init__(num_classes, backbone, aux)
-        c3, c4 = self.backbone.stage_channels[2:]
-        self.reduce = nn.Sequential(
-            nn.Conv2d(c4, head_channels, 3, padding=1, bias=False), nn.BatchNorm2d(head_channels), nn.ReLU(inplace=True)
-        )
+        super().__init__(num_classes, backbone, aux, aux_channels, align_corners)
+        c2, c3, c4 = self.backbone.stage_channels[1:]
+        self.reduce = conv_bn_relu(c4, head_channels, 3)
+        self.lateral = nn.ModuleList([conv_bn_relu(c, head_channels, 1) for c in (c2, c3)]) if lateral else None
+        self.fusion = conv_bn_relu(3 * head_channels, head_channels, 3) if lateral else None
         self.cem = ContextEncodingModule(head_channels, num_codes, form=cem, impl=encoding_impl)
         self.classifier = nn.Sequential(nn.Dropout2d(dropout), nn.Conv2d(head_channels, num_classes, 1))
         self.se_head = nn.Linear(head_channels, num_classes) if se_loss else None
@@ -62,7 +71,11 @@ class EncNet(Segmentor):
             )
 
     def decode(self, features: list[Tensor]) -> dict[str, Tensor]:
-        y, encoded = self.cem(self.reduce(features[3]))
+        x = self.reduce(features[3])
+        if self.lateral is not None:
+            laterals = [self._resize(conv(f), x.shape[-2:]) for conv, f in zip(self.lateral, features[1:3])]
+            x = self.fusion(torch.cat([x, *laterals], dim=1))
+        y, encoded = self.cem(x)
         outputs = {"out": self.classifier(y)}
         if self.se_head is not None:
             outputs["se"] = self.se_head(encoded)

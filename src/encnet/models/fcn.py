@@ -16,6 +16,7 @@ class FCN(Segmentor):
     Args:
         head_channels: width of the head's 3×3 conv (512 as the released baseline for a 2048-channel c4).
         dropout: dropout before the classifier.
+        aux_channels, align_corners: see :class:`encnet.models.segmentor.Segmentor`.
     """
 
     def __init__(
@@ -25,8 +26,10 @@ class FCN(Segmentor):
         aux: bool = True,
         head_channels: int = 512,
         dropout: float = 0.1,
+        aux_channels: int | None = None,
+        align_corners: bool = False,
     ) -> None:
-        super().__init__(num_classes, backbone, aux)
+        super().__init__(num_classes, backbone, aux, aux_channels, align_corners)
         self.head = FCNHead(self.backbone.stage_channels[3], num_classes, channels=head_channels, dropout=dropout)
 
     def decode(self, features: list[Tensor]) -> dict[str, Tensor]:

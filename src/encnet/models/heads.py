@@ -1,8 +1,17 @@
-"""Segmentation heads shared by the segmentors: the FCN head (baseline, and the auxiliary stage-3 head)."""
+"""Segmentation heads shared by the segmentors: conv + BN + ReLU, the FCN head (baseline, auxiliary stage-3 head)."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
+    """k×k conv (no bias, same padding) + BN + ReLU: B×C_in×h×w → B×C_out×h×w (indices 0, 1, 2)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 class FCNHead(nn.Module):
@@ -14,11 +23,7 @@ class FCNHead(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, channels: int | None = None, dropout: float = 0.1):
         super().__init__()
         channels = channels or max(in_channels // 4, 1)
-        self.conv = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(inplace=True),
-        )
+        self.conv = conv_bn_relu(in_channels, channels, 3)
         self.classifier = nn.Sequential(nn.Dropout2d(dropout), nn.Conv2d(channels, num_classes, 1))
 
     def forward(self, x: Tensor) -> Tensor:

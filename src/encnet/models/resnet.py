@@ -1,19 +1,21 @@
 """Dilated ResNet backbone (He et al. 2016; dilation as in the paper §4: stages 3–4 dilated, output stride 8).
 
 The parameter names follow torchvision's ResNet (``conv1``, ``bn1``, ``layer1.0.conv1`` …), so a torchvision
-ImageNet state_dict loads with ``pretrained=/path/to/resnet50.pth``. The deep stem (three 3×3 convs, as in
-the released EncNet's ``resnet50s``) and width multipliers ≠ 1 change shapes, so such weights will not fit them.
+ImageNet state_dict loads with ``pretrained=/path/to/resnet50.pth``. The deep stem (three 3×3 convs, widths
+w, w, 2w) is ``conv1`` as a Sequential (indices 0, 3, 6 the convs, 1, 4 their BatchNorms) followed by ``bn1``,
+the layout of PyTorch-Encoding's ``resnet50s`` (w = 64); open-mmlab's ResNetV1c (``stem.*``, w = 32) is renamed
+to it on loading (:func:`rename_open_mmlab_stem`). Width multipliers ≠ 1 change shapes, so no published
+weights fit them.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
 from encnet.models.init import msra_init_
+from encnet.zoo.source import read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,9 @@ class ResNet(nn.Module):
     Args:
         depth: 18, 34, 50, 101 or 152.
         output_stride: 8, 16 or 32.
-        deep_stem: three 3×3 convs (widths w/2, w/2, w) instead of one 7×7 conv.
+        deep_stem: three 3×3 convs (widths s, s, 2s) instead of one 7×7 conv.
+        stem_width: s of the deep stem; ``None``: half the base width (32 at ``width=1``: open-mmlab's
+            ResNetV1c); PyTorch-Encoding's ``resnet50s`` has 64.
         width: multiplier on the base width 64 (0.25 gives a CPU-sized network).
         pretrained: path or URL of a torchvision-layout state_dict, or None.
     """
@@ -89,6 +93,7 @@ class ResNet(nn.Module):
         deep_stem: bool = False,
         width: float = 1.0,
         pretrained: str | None = None,
+        stem_width: int | None = None,
     ) -> None:
         super().__init__()
         if depth not in ARCHS:
@@ -97,26 +102,30 @@ class ResNet(nn.Module):
             raise ValueError(f"output_stride must be one of {sorted(STRIDES)}, got {output_stride}")
         if width <= 0:
             raise ValueError(f"width multiplier must be > 0, got {width}")
+        if stem_width is not None and (not deep_stem or stem_width < 1):
+            raise ValueError(f"backbone.stem_width={stem_width} needs deep_stem=true and a width ≥ 1")
         block, layers = ARCHS[depth]
         base = max(8, int(round(64 * width)))
+        stem_out = 2 * stem_width if stem_width else base
         if deep_stem:
+            mid = stem_width or base // 2
             self.conv1: nn.Module = nn.Sequential(
-                nn.Conv2d(3, base // 2, 3, 2, 1, bias=False),
-                nn.BatchNorm2d(base // 2),
+                nn.Conv2d(3, mid, 3, 2, 1, bias=False),
+                nn.BatchNorm2d(mid),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(base // 2, base // 2, 3, 1, 1, bias=False),
-                nn.BatchNorm2d(base // 2),
+                nn.Conv2d(mid, mid, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(mid),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(base // 2, base, 3, 1, 1, bias=False),
+                nn.Conv2d(mid, stem_out, 3, 1, 1, bias=False),
             )
         else:
             self.conv1 = nn.Conv2d(3, base, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(base)
+        self.bn1 = nn.BatchNorm2d(stem_out)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
 
         (s3, d3), (s4, d4) = STRIDES[output_stride]
-        self._in = base
+        self._in = stem_out
         self.layer1 = self._stage(block, base, layers[0], 1, 1, 1)
         self.layer2 = self._stage(block, base * 2, layers[1], 2, 1, 1)
         self.layer3 = self._stage(block, base * 4, layers[2], s3, d3, 1)
@@ -147,34 +156,40 @@ class ResNet(nn.Module):
         return [c1, c2, c3, c4]
 
 
+# open-mmlab's deep stem (``stem.<i>``: conv, BN, ReLU × 3) → this backbone's ``conv1.<i>`` and ``bn1``.
+OPEN_MMLAB_STEM = {"stem.0.": "conv1.0.", "stem.1.": "conv1.1.", "stem.3.": "conv1.3.", "stem.4.": "conv1.4.",
+                   "stem.6.": "conv1.6.", "stem.7.": "bn1."}
+
+
+def rename_open_mmlab_stem(key: str) -> str:
+    """``stem.7.weight`` → ``bn1.weight`` etc.; every other key unchanged (the stages share the names)."""
+    for old, new in OPEN_MMLAB_STEM.items():
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
+
+
 def load_pretrained(model: nn.Module, source: str) -> tuple[list[str], list[str]]:
     """Load a state_dict from a file path (or an http(s) URL) into ``model``, non-strictly.
 
-    Accepts a bare state_dict or a checkpoint with a ``state_dict``/``model`` entry; strips ``module.``
-    prefixes (DDP). Logs missing and unexpected keys (torchvision's ``fc.*`` are expected to be unused);
-    raises if a tensor's shape does not fit or if nothing matches.
+    Accepts a bare state_dict or a checkpoint with a ``state_dict``/``model`` entry
+    (:func:`encnet.zoo.source.read_state_dict`); strips ``backbone.`` prefixes and renames open-mmlab's deep
+    stem (ResNetV1c: ``stem.*``). Logs missing and unexpected keys (torchvision's ``fc.*`` are expected to be
+    unused); raises if a tensor's shape does not fit or if nothing matches.
     """
-    if source.startswith(("http://", "https://")):
-        state = torch.hub.load_state_dict_from_url(source, map_location="cpu")
-    else:
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"pretrained backbone weights not found: {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state, _ = read_state_dict(source)
+    state = {rename_open_mmlab_stem(k.removeprefix("backbone.")): v for k, v in state.items()}
     own = model.state_dict()
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if mismatched:
         k = mismatched[0]
         raise ValueError(
             f"pretrained weights {source}: {len(mismatched)} tensors do not fit this backbone, "
-            f"e.g. {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)} (check depth/width/deep_stem)"
+            f"e.g. {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)} "
+            "(check depth/width/deep_stem/stem_width)"
         )
     if not own.keys() & state.keys():
-        raise ValueError(f"pretrained weights {source}: no key matches this backbone (is it a torchvision ResNet?)")
+        raise ValueError(f"pretrained weights {source}: no key matches this backbone (is it a torchvision or open-mmlab ResNet?)")
     missing, unexpected = model.load_state_dict(state, strict=False)
     log.info("loaded %s: %d missing keys %s, %d unexpected keys %s", source, len(missing), missing[:5],
              len(unexpected), unexpected[:5])

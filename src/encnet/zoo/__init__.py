@@ -1,0 +1,1 @@
+"""Model zoo: published EncNet weights (mmsegmentation, PyTorch-Encoding) converted to this project's checkpoints."""
