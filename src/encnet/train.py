@@ -19,12 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 
 from encnet.config import CONFIG_DIR
+from encnet.console import quiet_dependencies
+from encnet.entrypoint import instantiate_all
 from encnet.reporting import print_config, print_metrics, write_metrics
-
-
-def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a dict-of-configs group (``callbacks``, ``logger``); ``None`` → []."""
-    return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
 
 
 def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
@@ -44,9 +41,10 @@ def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.model`` on ``cfg.data``, validate (and with ``cfg.test_after_fit`` test) the final weights,
     write and return ``metrics.json``."""
+    quiet_dependencies()
     if cfg.get("print_config", True):
         print_config(cfg)
-    pl.seed_everything(cfg.seed, workers=True)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     if cfg.get("init_weights"):
