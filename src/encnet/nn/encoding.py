@@ -13,7 +13,8 @@ Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
 ``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the others.
 ``encoding_triton`` (:mod:`encnet.nn.encoding_triton`) fuses both steps and their gradients in Triton kernels.
 ``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed and the kernels pass a
-self-check on that device (:func:`triton_usable`), the matmul form otherwise.
+self-check on that device (:func:`triton_usable`), the matmul form otherwise; a model being exported or traced
+(ONNX, TorchScript) always runs the matmul form.
 """
 
 from __future__ import annotations
@@ -113,11 +114,19 @@ def _self_check(device: torch.device) -> bool:
     return True
 
 
+def exporting() -> bool:
+    """Whether the model is being exported or traced (ONNX, ``torch.export``, ``torch.jit.trace``)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
 def resolve_impl(impl: str, x: Tensor) -> str:
     """The implementation ``impl`` stands for on ``x``: ``auto`` → ``triton`` on CUDA when the kernels pass
-    their self-check there, else ``matmul``."""
+    their self-check there, else ``matmul``. While the model is exported or traced, ``auto`` and ``triton``
+    are the matmul form (Triton kernels do not export)."""
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+    if impl in ("auto", "triton") and exporting():
+        return "matmul"
     if impl == "auto":
         return "triton" if x.is_cuda and triton_usable(x.device) else "matmul"
     return impl
