@@ -4,10 +4,12 @@ The rest is switched off where it arises, by name, so that every other message s
 
 * the Trainer arguments in ``conf/trainer`` are only the ones set (``limit_*_batches: null``: Lightning
   announces an explicit ``1.0``), and ``seed_everything(..., verbose=False)``;
-* Lightning info messages without a switch of their own — its advertisement for litlogger, its notice
-  that the configured model-summary callback replaces its default one, and its note on estimating the
-  number of steps for the lr schedule, and its TPU / HPU availability lines (the GPU line stays) — are dropped from its rank-zero logger by their opening words;
-* a deprecation that Lightning's own code triggers in torch (``LeafSpec``) is ignored for that module only;
+* Lightning info messages without a switch of their own are dropped from its rank-zero logger by their
+  opening words (:data:`DROPPED_LIGHTNING_INFO`): its advertisements for litlogger and litmodels, its notice
+  that the configured model-summary callback replaces its default one, its note on reading the train loader
+  to size the lr schedule, and its TPU / HPU lines (the GPU line stays: it says where the run runs);
+* torch's deprecation of ``LeafSpec``, which Lightning and torch.export still construct, is ignored (that
+  message only);
 * wandb is silent (``conf/logger/wandb.yaml``), and :class:`encnet.loggers.WandbLogger` does not pass the
   ``anonymous`` argument that wandb has deprecated.
 """
@@ -19,7 +21,7 @@ import warnings
 
 LIGHTNING_INFO_LOGGER = "pytorch_lightning.utilities.rank_zero"
 DROPPED_LIGHTNING_INFO = (
-    "💡 Tip: For seamless cloud logging",
+    "💡 Tip: For seamless cloud",  # litlogger, litmodels
     "Trainer already configured with model summary callbacks",
     "Loading `train_dataloader` to estimate number of stepping batches",
     "TPU available:",
@@ -44,4 +46,4 @@ def quiet_dependencies() -> None:
     if not any(isinstance(f, DropMessages) for f in logger.filters):
         logger.addFilter(DropMessages(DROPPED_LIGHTNING_INFO))
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-                            category=FutureWarning, module=r"pytorch_lightning\.utilities\._pytree")
+                            category=FutureWarning)
