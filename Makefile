@@ -12,13 +12,14 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test sweep results benchmark clean help
+.PHONY: install train eval test notebooks sweep results benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite"
+	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make results    FCN, EncNet, EncNet+SE (+ released-code CEM) over 3 seeds on context_scenes (README table)"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
@@ -53,6 +54,9 @@ eval: install
 
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+notebooks: install
+	cd notebooks && $(abspath $(BIN))/jupyter-execute --inplace *.ipynb
 
 sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)
