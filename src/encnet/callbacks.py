@@ -12,8 +12,8 @@ import torch
 from pytorch_lightning.loggers import WandbLogger
 from torch import Tensor
 
+from encnet.data.dataset import IGNORE_INDEX
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from encnet.visualize import IGNORE_INDEX
 
 
 def wandb_logger(trainer: pl.Trainer) -> WandbLogger | None:

@@ -118,7 +118,7 @@ def predict(
     inference = inference or MultiScaleInference(mode="whole", base_size=None)
     normalise = eval_transform(None, mean, std)
     names = list(class_names) if class_names else [f"class_{k}" for k in range(256)]
-    colours = palette(256)
+    colours = palette()
 
     written: list[Path] = []
     failures: dict[Path, str] = {}

@@ -1,7 +1,7 @@
 """Label maps as pictures: the class palette, indexed PNGs, and colours blended over a photo with a legend.
 
 The palette is PASCAL VOC's (class k gets the colour whose bits interleave k's bits), the colour table of
-VOC's own annotation PNGs, extended to any number of classes; unlabelled pixels (255) are black.
+VOC's own annotation PNGs: class 0 is black and the unlabelled value 255 is VOC's boundary cream (224, 224, 192).
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-IGNORE_INDEX = 255
+from encnet.data.dataset import IGNORE_INDEX
+
 LEGEND_FONT_SIZE = 12
 
 
-def palette(num_classes: int) -> np.ndarray:
-    """num_classes×3 uint8 colours, VOC's bit-interleaved colour map (class 0 is black, as VOC's background)."""
+def palette(num_classes: int = 256) -> np.ndarray:
+    """num_classes×3 uint8 colours, VOC's bit-interleaved colour map (all 256 label values by default)."""
     ids = np.arange(num_classes)
     colours = np.zeros((num_classes, 3), np.int64)
     for shift in range(8):
@@ -26,12 +27,9 @@ def palette(num_classes: int) -> np.ndarray:
     return colours.astype(np.uint8)
 
 
-def colorize(label: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """H×W label ids (255 = unlabelled) → H×W×3 uint8 colours (unlabelled black)."""
-    out = np.zeros((*label.shape, 3), np.uint8)
-    valid = label != IGNORE_INDEX
-    out[valid] = colours[label[valid]]
-    return out
+def colorize(label: np.ndarray, colours: np.ndarray | None = None) -> np.ndarray:
+    """H×W label values → H×W×3 uint8 colours (``colours``: 256×3, default :func:`palette`)."""
+    return (palette() if colours is None else colours)[label]
 
 
 def indexed_png(label: np.ndarray, colours: np.ndarray) -> Image.Image:
