@@ -10,7 +10,6 @@ run on an input of ``check_shape`` and compared with PyTorch before success is r
 from __future__ import annotations
 
 import hydra
-import rich
 from omegaconf import DictConfig
 
 from encnet.config import CONFIG_DIR
@@ -27,10 +26,11 @@ def main(cfg: DictConfig) -> float:
     path = export(net, cfg.format, cfg.output, cfg.example_shape)
     difference = max_difference(net, path, cfg.format, cfg.check_shape)
     if difference > cfg.tolerance:
-        raise RuntimeError(f"{path}: the {cfg.format} export differs from PyTorch by up to {difference:.3g} on an "
+        raise RuntimeError(f"{path}: the {cfg.format} export differs from PyTorch by up to {difference:.2e} on an "
                            f"input of shape {list(cfg.check_shape)} (tolerance={cfg.tolerance})")
-    rich.print(f"exported {cfg.format} to {path}; on an input of shape {list(cfg.check_shape)} "
-               f"max |{cfg.format} − PyTorch| = {difference:.3g} (tolerance {cfg.tolerance})")
+    print(f"exported {cfg.format} to {path}\n"
+          f"max |{cfg.format} − PyTorch| = {difference:.2e} on an input of shape {list(cfg.check_shape)} "
+          f"(tolerance {cfg.tolerance})")
     return difference
 
 
