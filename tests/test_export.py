@@ -21,7 +21,7 @@ def test_cli_onnx_export_matches_pytorch_at_other_sizes(tiny_checkpoint, tmp_pat
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
     proc = subprocess.run([sys.executable, "-m", "encnet.export_app", f"ckpt_path={tiny_checkpoint}", "format=onnx",
                            f"output={output}", "example_shape=[1,3,64,64]", f"hydra.run.dir={tmp_path}/run"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     reported = float(re.search(r"max \|onnx − PyTorch\| = (\S+)", proc.stdout.replace("\n", " ")).group(1))
     assert reported < 1e-3

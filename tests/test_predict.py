@@ -47,7 +47,7 @@ def test_cli_writes_every_good_image_and_names_the_bad_ones(tiny_checkpoint, tmp
     proc = subprocess.run([sys.executable, "-m", "encnet.predict_app", f"ckpt_path={tiny_checkpoint}",
                            f"input={inputs}", f"output_dir={out}", "eval.flip=true", "eval.scales=[0.75,1.0]",
                            f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=600)
     assert proc.returncode != 0
     for name in BAD:
         assert name in proc.stderr, proc.stderr[-2000:]

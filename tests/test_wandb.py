@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+import wandb
 
 from encnet.train import train
 
@@ -13,6 +14,7 @@ def test_offline_run_holds_predictions_iou_table_and_confusion_matrix(compose_tr
     cfg = compose_train("logger=wandb", "callbacks=default", "callbacks.wandb_media.num_images=3",
                         "trainer.max_epochs=2", "trainer.log_every_n_steps=1")
     train(cfg)
+    assert wandb.run is None  # ended: the next run of this process (a multirun job) gets its own
     (run,) = (tmp_path / "run" / "wandb").glob("offline-run-*")
     media = run / "files" / "media"
     passes, images = 2 + 1, 3  # two epochs, then train.py's validation of the final weights

@@ -1,5 +1,5 @@
 """What the Hydra apps (``encnet-train``, ``-eval``, ``-predict``, ``-export``) share: instantiating config
-groups and loading a trained checkpoint."""
+groups, ending the loggers' runs, and loading a trained checkpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from pytorch_lightning.loggers import WandbLogger
 
 from encnet.tasks import SegmentationTask
 
@@ -16,6 +17,15 @@ from encnet.tasks import SegmentationTask
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a dict-of-configs group (``callbacks``, ``logger``); ``None`` → []."""
     return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
+
+
+def finish_loggers(loggers: list[Any]) -> None:
+    """End the wandb run of ``loggers``, so that the next run in this process (a multirun job, an Optuna trial)
+    gets a wandb run of its own instead of reusing this one."""
+    if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb
+
+        wandb.finish()
 
 
 def load_task(ckpt_path: str, num_classes: int | None = None) -> SegmentationTask:

@@ -23,7 +23,7 @@ from pytorch_lightning.callbacks import RichProgressBar
 
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
-from encnet.entrypoint import instantiate_all, load_task
+from encnet.entrypoint import finish_loggers, instantiate_all, load_task
 from encnet.reporting import print_config, print_metrics, write_metrics
 
 
@@ -42,6 +42,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]
+    finish_loggers(loggers)
 
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,7 @@ def predict(
         model: a network (normalised images B×3×H×W → logits B×K×H×W, e.g. a ``SegmentationTask``) or the
             path of a checkpoint written by ``encnet-train``.
         inputs: a file, a directory, a glob pattern, or a list of files.
-        class_names: K names for the overlays' legends (default ``class_0`` …).
+        class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them).
         inference: multi-scale / flip / sliding-window settings (default: one pass over the whole image at
             its own size).
         mean, std: the input normalisation the model was trained with.
@@ -117,7 +117,7 @@ def predict(
     output_dir.mkdir(parents=True, exist_ok=True)
     inference = inference or MultiScaleInference(mode="whole", base_size=None)
     normalise = eval_transform(None, mean, std)
-    names = list(class_names) if class_names else [f"class_{k}" for k in range(256)]
+    names = [*(class_names or []), *(f"class_{k}" for k in range(len(class_names or []), 256))]
     colours = palette()
 
     written: list[Path] = []

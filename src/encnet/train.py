@@ -20,7 +20,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
-from encnet.entrypoint import instantiate_all
+from encnet.entrypoint import finish_loggers, instantiate_all
 from encnet.reporting import print_config, print_metrics, write_metrics
 
 
@@ -63,6 +63,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     results = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
     if cfg.get("test_after_fit", False):
         results |= trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    finish_loggers(loggers)
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(cfg.paths.output_dir)
