@@ -12,7 +12,7 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep results benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
@@ -21,7 +21,8 @@ help:
 	@echo "make test       run the test suite"
 	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
-	@echo "make results    FCN, EncNet, EncNet+SE (+ released-code CEM) over 3 seeds on context_scenes (README table)"
+	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
+	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -61,13 +62,25 @@ notebooks: install
 sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)
 
-results: install
-	$(BIN)/encnet-train -m model=fcn seed=0,1,2 hydra.sweep.dir=$(RESULTS_DIR)/fcn $(ARGS)
-	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2 seed=0,1,2 hydra.sweep.dir=$(RESULTS_DIR)/encnet $(ARGS)
-	$(BIN)/encnet-train -m model.aggregate=mean seed=0,1,2 hydra.sweep.dir=$(RESULTS_DIR)/encnet_mean_cem $(ARGS)
-	$(BIN)/encnet-train -m model.aggregate=mean model.residual=true seed=0,1,2 \
-		hydra.sweep.dir=$(RESULTS_DIR)/encnet_released_cem $(ARGS)
-	$(BIN)/encnet-results $(RESULTS_DIR) --classes sand earth wall building windowpane door rock
+# Table 1 and Figure 5 in miniature on context_scenes: every configuration over SEEDS, two runs at a time
+# (hydra-joblib-launcher, one thread each); then the tables and plots from their metrics.json.
+AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
+SEEDS ?= 0,1,2
+PARALLEL := OMP_NUM_THREADS=1 $(BIN)/encnet-train -m hydra/launcher=joblib hydra.launcher.n_jobs=2 data.num_workers=0 seed=$(SEEDS)
+
+table1: install
+	$(PARALLEL) model=fcn hydra.sweep.dir=$(RESULTS_DIR)/table1/fcn $(ARGS)
+	$(PARALLEL) model.num_codes=0 hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet_k0 $(ARGS)
+	$(PARALLEL) model.se_loss_weight=0 hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet_no_se $(ARGS)
+	$(PARALLEL) model.stage3_se=false hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet_se4 $(ARGS)
+	$(PARALLEL) hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet $(ARGS)
+	$(BIN)/encnet-results $(RESULTS_DIR)/table1 --mean-of $(AMBIGUOUS) --markdown
+
+figure5: install
+	$(PARALLEL) model.se_loss_weight=0,0.1,0.2,0.4,0.8 hydra.sweep.dir=$(RESULTS_DIR)/figure5/alpha $(ARGS)
+	$(PARALLEL) model.num_codes=0,8,16,32,64 hydra.sweep.dir=$(RESULTS_DIR)/figure5/codes $(ARGS)
+	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/alpha --mean-of $(AMBIGUOUS) --plot docs/figure5_alpha.png
+	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/codes --mean-of $(AMBIGUOUS) --plot docs/figure5_codes.png
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

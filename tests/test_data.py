@@ -10,7 +10,10 @@ import torch
 from PIL import Image
 
 from encnet.data import ADE20K, ContextScenesDataModule, SegmentationDataModule
-from encnet.data.context_scenes import CLASSES, LOOK, generate, make_scene
+from encnet.data.context_scenes import (
+    AMBIGUOUS, CLASSES, MARKER_COUNT, MARKER_MAJORITY, SCENE_TYPES, VERSION, ContextScenesDataModule as _DM, draw_scene, generate, make_scene,
+    scene_rng,
+)
 from encnet.data.transforms import train_transform
 
 
@@ -31,19 +34,54 @@ def test_generation_is_deterministic_and_in_ade_layout(tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary directory left behind
 
 
-def test_scene_context_decides_ambiguous_classes():
-    """Each ambiguous class occurs only in its scene type, next to its scene's cue, and shares its look."""
-    assert LOOK["sand"] == LOOK["earth"] and LOOK["windowpane"] == LOOK["door"] and LOOK["wall"] == LOOK["building"]
-    cues = {"beach": ("sea", "sand"), "field": ("grass", "earth"), "room": ("floor", "windowpane"),
-            "street": ("road", "door")}
-    for i in range(40):
-        _, label, scene = make_scene(np.random.default_rng(i), 64)
-        present = {CLASSES[k] for k in np.unique(label) if k != 255}
-        cue, ambiguous = cues[scene]
-        assert cue in present
-        others = {a for s, (_, a) in cues.items() if s != scene}
-        assert not present & others, (scene, present)
-        assert (label == 255).any()  # boundaries are unlabelled
+def test_paired_scenes_differ_only_in_their_markers_majority():
+    """Both scene types of a pair come from one layout and one set of textures: redrawing an image's random
+    stream as its partner type gives the same pixels except the markers (whose classes swap, so the other
+    class holds the majority), and relabels every ambiguous region."""
+    assert set(AMBIGUOUS) == {"sand", "earth", "wall", "building", "windowpane", "door", "floor", "road"}
+    partner = {"beach": "field", "field": "beach", "room": "street", "street": "room"}
+    for index in range(12):
+        scene = draw_scene(scene_rng(0, "val", index), 64)
+        layout, roles, own = SCENE_TYPES[scene.scene]
+        other = SCENE_TYPES[partner[scene.scene]][2]
+        names = [name for name, _ in scene.markers]
+        assert (names.count(own), names.count(other)) == (MARKER_MAJORITY, MARKER_COUNT - MARKER_MAJORITY) == (3, 2)
+        present = {CLASSES[k] for k in np.unique(scene.label) if k != 255}
+        assert {own, other} <= present and present - {own, other} <= set(roles.values())
+        masks = [mask for _, mask in scene.markers]
+        assert (np.sum(masks, axis=0) <= 1).all()  # markers never overlap
+        twin = _redraw_as(scene_rng(0, "val", index), 64, partner[scene.scene])
+        same = ~np.any(masks, axis=0)
+        np.testing.assert_array_equal(scene.image[same], twin.image[same])
+        assert [name for name, _ in twin.markers] == [other if n == own else own for n, _ in scene.markers]
+        ambiguous = np.isin(scene.label, [CLASSES.index(c) for c in AMBIGUOUS])
+        assert ambiguous.any() and (scene.label[ambiguous] != twin.label[ambiguous]).all()
+        assert (scene.label == 255).any()  # boundaries are unlabelled
+
+
+def _redraw_as(rng, size, scene_type):
+    """draw_scene with the scene-type draw forced to ``scene_type`` (the rest of the stream unchanged)."""
+    class Forced:
+        def __init__(self, rng):
+            self.rng, self.first = rng, True
+
+        def integers(self, *args, **kwargs):
+            if self.first:
+                self.first = False
+                self.rng.integers(*args, **kwargs)
+                return list(SCENE_TYPES).index(scene_type)
+            return self.rng.integers(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.rng, name)
+
+    return draw_scene(Forced(rng), size)
+
+
+def test_dataset_version_names_the_cache(tmp_path):
+    """A new generator version never reads an old cache: the version is part of the cache directory."""
+    dm = _DM(cache_dir=str(tmp_path), num_train=2, num_val=1, image_size=32, crop_size=32, num_workers=0)
+    assert f"context_scenes-v{VERSION}-" in dm.root.name and VERSION >= 2
 
 
 def _write_pair(root, split, name, image, mask):
@@ -136,3 +174,8 @@ def test_class_names_must_match_num_classes(tmp_path):
         SegmentationDataModule(str(tmp_path), num_classes=3, class_names=["a", "b"])
     with pytest.raises(ValueError, match="data.num_classes=12 but encnet.data.ADE20K has 150 class names"):
         SegmentationDataModule(str(tmp_path), num_classes=12)
+
+
+def test_too_small_images_are_refused():
+    with pytest.raises(ValueError, match="image_size=6 is too small for 5 separate markers"):
+        make_scene(np.random.default_rng(0), 6)

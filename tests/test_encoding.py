@@ -145,3 +145,21 @@ def test_shakeout_draws_scale_in_training_and_fixes_it_in_eval():
 def test_without_shakeout_scale_is_the_learnt_parameter():
     layer = Encoding(4, 3)
     assert layer.smoothing_factors() is layer.scale
+
+
+def test_deterministic_mode_never_picks_the_atomic_kernels():
+    """Under torch.use_deterministic_algorithms(True), `auto` is the matmul form and `triton` is refused."""
+    from encnet.nn.encoding import resolve_impl
+
+    x = torch.randn(1, 4, 6)
+    torch.use_deterministic_algorithms(True)
+    try:
+        assert resolve_impl("auto", x) == "matmul"
+        with pytest.raises(RuntimeError, match="impl='triton' is not deterministic"):
+            resolve_impl("triton", x)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        with pytest.warns(UserWarning, match="impl='triton' is not deterministic"):
+            assert resolve_impl("triton", x) == "triton"
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert resolve_impl("triton", x) == "triton"

@@ -77,6 +77,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")},
             "overrides": list(hydra_cfg.overrides.task),
             "checkpoint": checkpoint or None,
+            "config": {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"},
         },
     )
     if cfg.get("test_after_fit", False):

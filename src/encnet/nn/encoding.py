@@ -129,13 +129,23 @@ def exporting() -> bool:
 def resolve_impl(impl: str, x: Tensor) -> str:
     """The implementation ``impl`` stands for on ``x``: ``auto`` → ``triton`` on CUDA when the kernels pass
     their self-check there, else ``matmul``. While the model is exported or traced, ``auto`` and ``triton``
-    are the matmul form (Triton kernels do not export)."""
+    are the matmul form (Triton kernels do not export). The Triton kernels sum with atomics (run-to-run float
+    order varies), so under ``torch.use_deterministic_algorithms(True)`` (Lightning's ``deterministic=True``)
+    ``auto`` is ``matmul`` and an explicit ``triton`` is an error (a warning in ``warn_only`` mode, as torch does
+    for its own nondeterministic kernels)."""
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
     if impl in ("auto", "triton") and exporting():
         return "matmul"
+    deterministic = torch.are_deterministic_algorithms_enabled()
     if impl == "auto":
-        return "triton" if x.is_cuda and triton_usable(x.device) else "matmul"
+        return "triton" if x.is_cuda and not deterministic and triton_usable(x.device) else "matmul"
+    if impl == "triton" and deterministic:
+        message = ("Encoding impl='triton' is not deterministic (atomic sums) and deterministic algorithms are on "
+                   "(trainer.deterministic): use impl='auto' or 'matmul'")
+        if not torch.is_deterministic_algorithms_warn_only_enabled():
+            raise RuntimeError(message)
+        warnings.warn(message, stacklevel=3)
     return impl
 
 
