@@ -34,6 +34,13 @@ def test_groups_by_config_without_seed(tmp_path, capsys):
     assert "| `model=fcn` | 1 | 40.00 ± 0.00 | 85.00 ± 0.00 | – |" in capsys.readouterr().out
 
 
+def test_overrides_every_run_shares_do_not_name_configurations(tmp_path):
+    _write(tmp_path, "a", "encnet", ["data.num_workers=0"], 0, 0.5, 0.9, _config(0.2, 32))
+    _write(tmp_path, "b", "encnet", ["data.num_workers=0", "model.num_codes=8"], 0, 0.4, 0.9, _config(0.2, 8))
+    assert set(collect(tmp_path)) == {"model=encnet", "model=encnet model.num_codes=8"}
+    assert list(sweep_series(collect(tmp_path), METRICS)) == ["model.num_codes"]
+
+
 def test_no_metrics_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no metrics.json"):
         collect(tmp_path)
@@ -77,5 +84,6 @@ def test_plot_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match=r"one model config, found \['encnet', 'fcn'\]"):
         sweep_series(collect(tmp_path), METRICS)
     _write(tmp_path / "old", "c", "encnet", ["model.lr=0.1"], 0, 0.5, 0.9)
+    _write(tmp_path / "old", "d", "encnet", ["model.lr=0.2"], 0, 0.5, 0.9)
     with pytest.raises(KeyError, match="has no saved config"):
         sweep_series(collect(tmp_path / "old"), METRICS)

@@ -105,6 +105,16 @@ def test_multirun_sweep_writes_metrics_per_job(tmp_path):
     assert swept == {(f"model.se_loss_weight={a}", f"model.num_codes={k}") for a in (0, 0.2) for k in (0, 4)}
 
 
+@pytest.mark.slow
+def test_multirun_gives_each_job_its_own_wandb_run(tmp_path):
+    """Jobs of a multirun share one process: each must close its wandb run, or the next logs into it."""
+    proc = _cli("-m", "seed=0,1", *TINY, "logger=wandb", "trainer.max_epochs=1", "trainer.limit_train_batches=1",
+                "trainer.limit_val_batches=1", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for job in ("0", "1"):
+        assert len(list((tmp_path / "sweep" / job / "wandb").glob("offline-run-*"))) == 1, job
+
+
 def test_cli_prints_composed_config(tmp_path):
     proc = _cli("--cfg", "job", "model=fcn", "model.backbone.depth=101", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

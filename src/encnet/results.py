@@ -31,15 +31,21 @@ MEAN_OF = "val/IoU/mean"
 
 
 def collect(root: Path) -> dict[str, list[dict]]:
-    """metrics.json files under ``root`` grouped by configuration (model choice + overrides, seed excluded)."""
+    """metrics.json files under ``root`` grouped by configuration: model choice + the overrides that tell
+    runs apart (seed excluded, and overrides that every run shares, such as ``data.num_workers=0``)."""
     files = sorted(root.rglob("metrics.json"))
     if not files:
         raise FileNotFoundError(f"no metrics.json under {root}")
-    groups: dict[str, list[dict]] = defaultdict(list)
+    records = []
     for file in files:
         record = json.loads(file.read_text())
         record["_path"] = str(file)
-        groups[" ".join([f"model={_model(record)}", *_overrides(record)])].append(record)
+        records.append(record)
+    shared = set.intersection(*(set(_overrides(r)) for r in records))
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        record["_varied"] = [o for o in _overrides(record) if o not in shared]
+        groups[" ".join([f"model={_model(record)}", *record["_varied"]])].append(record)
     return dict(groups)
 
 
@@ -93,7 +99,7 @@ def _config_value(record: dict, key: str) -> Any:
 def sweep_series(groups: dict[str, list[dict]], metrics: tuple[str, ...]) -> dict[str, dict[str, list]]:
     """Per swept key: sorted x values and, per metric, (mean, std) over the runs at each value."""
     records = [r for rs in groups.values() for r in rs]
-    keys = sorted({o.split("=", 1)[0] for r in records for o in _overrides(r)})
+    keys = sorted({o.split("=", 1)[0] for r in records for o in r["_varied"]})
     if not keys:
         raise ValueError("nothing to plot: no run overrides a config key (besides seed)")
     models = {_model(r) for r in records}
@@ -103,7 +109,7 @@ def sweep_series(groups: dict[str, list[dict]], metrics: tuple[str, ...]) -> dic
     for key in keys:
         by_value: dict[Any, list[dict]] = defaultdict(list)
         for record in records:
-            if all(o.split("=", 1)[0] == key for o in _overrides(record)):
+            if all(o.split("=", 1)[0] == key for o in record["_varied"]):
                 by_value[_config_value(record, key)].append(record)
         xs = sorted(by_value)
         series[key] = {"x": xs, "n": [len(by_value[x]) for x in xs]}
