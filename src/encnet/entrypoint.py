@@ -25,7 +25,8 @@ def finish_loggers(loggers: list[Any]) -> None:
     if any(isinstance(logger, WandbLogger) for logger in loggers):
         import wandb
 
-        wandb.finish()
+        if wandb.run is not None:
+            wandb.finish(quiet=True)
 
 
 def load_task(ckpt_path: str, num_classes: int | None = None) -> SegmentationTask:

@@ -17,7 +17,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
-from pytorch_lightning.loggers import WandbLogger
 
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
@@ -84,17 +83,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("test_after_fit", False):
         print_metrics(results, stage="test")
     print_metrics(results, output_dir / "metrics.json")
-    finish_wandb(loggers)
     return record
-
-
-def finish_wandb(loggers: list[Any]) -> None:
-    """Close the run's wandb run, so that the next job of a multirun (same process) starts its own."""
-    if any(isinstance(logger, WandbLogger) for logger in loggers):
-        import wandb
-
-        if wandb.run is not None:
-            wandb.finish(quiet=True)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
