@@ -12,13 +12,14 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test sweep table1 figure5 benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
+	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
@@ -61,6 +62,9 @@ $(VENV)/.reference: $(VENV)/.installed requirements-reference.txt
 	$(BIN)/pip install -c $(VENV)/constraints.txt -e ".[dev,reference]"
 	$(BIN)/pip install -c $(VENV)/constraints.txt --no-deps -r requirements-reference.txt
 	touch $@
+
+notebooks: install
+	cd notebooks && $(abspath $(BIN))/jupyter-execute --inplace *.ipynb
 
 sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)

@@ -85,3 +85,16 @@ def compose_eval(tmp_path: Path, cache_dir: Path):
     tiny = [o for o in TINY if o.startswith(("data.", "trainer.", "print_config"))]
     yield _composer("eval", tmp_path, cache_dir, tiny)
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, cache_dir) -> Path:
+    """``last.ckpt`` of a one-step training run at test size (shared by the predict and export tests)."""
+    from encnet.train import train
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    cfg = _composer("train", root, cache_dir, TINY)("callbacks=default", "trainer.max_epochs=1",
+                                                     "trainer.limit_train_batches=1")
+    record = train(cfg)
+    GlobalHydra.instance().clear()
+    return Path(record["checkpoint"])

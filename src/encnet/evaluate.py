@@ -11,7 +11,6 @@ go to ``metrics.json`` and the confusion matrix to ``confusion_matrix.csv`` in t
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -23,34 +22,17 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import RichProgressBar
 
 from encnet.config import CONFIG_DIR
+from encnet.console import quiet_dependencies
+from encnet.entrypoint import finish_loggers, instantiate_all, load_task
 from encnet.reporting import print_config, print_metrics, write_metrics
-from encnet.tasks import SegmentationTask
-from encnet.train import instantiate_all
-
-
-def load_task(ckpt_path: str, num_classes: int) -> SegmentationTask:
-    """The SegmentationTask saved in ``ckpt_path``, checked against the dataset's ``num_classes``."""
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint file")
-    try:
-        task = SegmentationTask.load_from_checkpoint(path, map_location="cpu")
-    except pickle.UnpicklingError:
-        raise ValueError(f"ckpt_path={ckpt_path} holds objects torch.load(weights_only=True) refuses; it was not "
-                         "written by this version of encnet-train") from None
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise ValueError(f"ckpt_path={ckpt_path} is not an encnet segmentation checkpoint: {err}") from None
-    if task.hparams.num_classes != num_classes:
-        raise ValueError(f"ckpt_path={ckpt_path} predicts {task.hparams.num_classes} classes but "
-                         f"data.num_classes={num_classes}; pick the dataset config it was trained on")
-    return task
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test ``cfg.ckpt_path`` on ``cfg.data`` with ``cfg.eval``; write and return ``metrics.json``."""
+    quiet_dependencies()
     if cfg.get("print_config", True):
         print_config(cfg, order=("data", "eval", "trainer"))
-    pl.seed_everything(cfg.seed, workers=True)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     task = load_task(cfg.ckpt_path, cfg.data.num_classes)
     datamodule = instantiate(cfg.data)
     task.inference = instantiate(cfg.eval)
@@ -60,6 +42,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]
+    finish_loggers(loggers)
 
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -17,15 +17,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
-from pytorch_lightning.loggers import WandbLogger
 
 from encnet.config import CONFIG_DIR
+from encnet.console import quiet_dependencies
+from encnet.entrypoint import finish_loggers, instantiate_all
 from encnet.reporting import print_config, print_metrics, write_metrics
-
-
-def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a dict-of-configs group (``callbacks``, ``logger``); ``None`` → []."""
-    return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
 
 
 def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
@@ -45,9 +41,10 @@ def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.model`` on ``cfg.data``, validate (and with ``cfg.test_after_fit`` test) the final weights,
     write and return ``metrics.json``."""
+    quiet_dependencies()
     if cfg.get("print_config", True):
         print_config(cfg)
-    pl.seed_everything(cfg.seed, workers=True)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     if cfg.get("init_weights"):
@@ -66,6 +63,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     results = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
     if cfg.get("test_after_fit", False):
         results |= trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    finish_loggers(loggers)
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(cfg.paths.output_dir)
@@ -85,17 +83,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("test_after_fit", False):
         print_metrics(results, stage="test")
     print_metrics(results, output_dir / "metrics.json")
-    finish_wandb(loggers)
     return record
-
-
-def finish_wandb(loggers: list[Any]) -> None:
-    """Close the run's wandb run, so that the next job of a multirun (same process) starts its own."""
-    if any(isinstance(logger, WandbLogger) for logger in loggers):
-        import wandb
-
-        if wandb.run is not None:
-            wandb.finish()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")

@@ -13,7 +13,8 @@ Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
 ``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the others.
 ``encoding_triton`` (:mod:`encnet.nn.encoding_triton`) fuses both steps and their gradients in Triton kernels.
 ``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed and the kernels pass a
-self-check on that device (:func:`triton_usable`), the matmul form otherwise.
+self-check on that device (:func:`triton_usable`), the matmul form otherwise; a model being exported or traced
+(ONNX, TorchScript) always runs the matmul form.
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ def _as_fp32(*tensors: Tensor) -> list[Tensor]:
     return [t if t.dtype in (torch.float32, torch.float64) else t.float() for t in tensors]
 
 
+def soft_assignment(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
+    """The weights a_ik of eq. 2: x B×C×N, codewords K×C, scale K → B×K×N (softmax over the K codewords).
+
+    ‖x_i − d_k‖² is expanded as ‖x_i‖² − 2 x_i·d_k + ‖d_k‖², without a B×N×K×C tensor.
+    """
+    x_sq = torch.linalg.vector_norm(x, dim=1, keepdim=True).square()  # B×1×N
+    d_sq = codewords.square().sum(dim=1)[:, None]  # K×1
+    dist = torch.matmul(codewords, x).mul(-2.0).add(x_sq).add(d_sq)  # B×K×N
+    return torch.softmax(-scale[:, None] * dist, dim=1)
+
+
 def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     """Encoding by matrix products: x B×C×N, codewords K×C, scale K → B×K×C.
 
@@ -43,11 +55,7 @@ def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
         x, codewords, scale = _as_fp32(x, codewords, scale)
         codewords = codewords.to(x.dtype)
         scale = scale.to(x.dtype)
-        # ‖x_i − d_k‖² as B×K×N, without a B×N×K×C tensor.
-        x_sq = torch.linalg.vector_norm(x, dim=1, keepdim=True).square()  # B×1×N
-        d_sq = codewords.square().sum(dim=1)[:, None]  # K×1
-        dist = torch.matmul(codewords, x).mul(-2.0).add(x_sq).add(d_sq)  # B×K×N
-        assign = torch.softmax(-scale[:, None] * dist, dim=1)  # a_ik over k, B×K×N
+        assign = soft_assignment(x, codewords, scale)  # B×K×N
         # e_k = Σ_i a_ik x_i − (Σ_i a_ik) d_k
         encoded = torch.bmm(assign, x.transpose(1, 2)) - assign.sum(dim=2, keepdim=True) * codewords
     return encoded.to(out_dtype)
@@ -113,14 +121,22 @@ def _self_check(device: torch.device) -> bool:
     return True
 
 
+def exporting() -> bool:
+    """Whether the model is being exported or traced (ONNX, ``torch.export``, ``torch.jit.trace``)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
 def resolve_impl(impl: str, x: Tensor) -> str:
     """The implementation ``impl`` stands for on ``x``: ``auto`` → ``triton`` on CUDA when the kernels pass
-    their self-check there, else ``matmul``. The Triton kernels sum with atomics (run-to-run float order
-    varies), so under ``torch.use_deterministic_algorithms(True)`` (Lightning's ``deterministic=True``)
+    their self-check there, else ``matmul``. While the model is exported or traced, ``auto`` and ``triton``
+    are the matmul form (Triton kernels do not export). The Triton kernels sum with atomics (run-to-run float
+    order varies), so under ``torch.use_deterministic_algorithms(True)`` (Lightning's ``deterministic=True``)
     ``auto`` is ``matmul`` and an explicit ``triton`` is an error (a warning in ``warn_only`` mode, as torch does
     for its own nondeterministic kernels)."""
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"Encoding impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+    if impl in ("auto", "triton") and exporting():
+        return "matmul"
     deterministic = torch.are_deterministic_algorithms_enabled()
     if impl == "auto":
         return "triton" if x.is_cuda and not deterministic and triton_usable(x.device) else "matmul"
@@ -186,6 +202,12 @@ class Encoding(nn.Module):
         if x.dim() != 3 or x.shape[1] != self.channels:
             raise ValueError(f"Encoding expects B×{self.channels}×H×W or B×{self.channels}×N, got {tuple(x.shape)}")
         return encoding(x, self.codewords, self.smoothing_factors(), self.impl)
+
+    def assignments(self, x: Tensor) -> Tensor:
+        """Soft-assignment maps (eq. 2) of features B×C×H×W → B×K×H×W: how much each position belongs to each
+        codeword (sums to 1 over K); for inspection, in fp32."""
+        weights = soft_assignment(x.flatten(2).float(), self.codewords.float(), self.smoothing_factors().float())
+        return weights.unflatten(2, x.shape[-2:])
 
     def smoothing_factors(self) -> Tensor:
         """The s_k used by this forward (K): the learnt ``scale``, or shakeout's U(0, 1) / 0.5 draws."""

@@ -1,0 +1,38 @@
+"""Export entry point (``encnet-export``, ``python -m encnet.export_app``): compose → load → export → check.
+
+    encnet-export ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt format=onnx output=encnet.onnx
+    encnet-export ckpt_path=... format=torchscript output=encnet.pt
+
+The exported model maps normalised images B×3×H×W to logits B×K×H×W (batch, height, width dynamic); it is
+run on an input of ``check_shape`` and compared with PyTorch before success is reported (:mod:`encnet.deploy`).
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from encnet.config import CONFIG_DIR
+from encnet.console import quiet_dependencies
+from encnet.deploy import export, max_difference
+from encnet.entrypoint import load_task
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
+def main(cfg: DictConfig) -> float:
+    """Hydra app; returns the max |exported − PyTorch| difference."""
+    quiet_dependencies()
+    net = load_task(cfg.ckpt_path).net
+    path = export(net, cfg.format, cfg.output, cfg.example_shape)
+    difference = max_difference(net, path, cfg.format, cfg.check_shape)
+    if difference > cfg.tolerance:
+        raise RuntimeError(f"{path}: the {cfg.format} export differs from PyTorch by up to {difference:.2e} on an "
+                           f"input of shape {list(cfg.check_shape)} (tolerance={cfg.tolerance})")
+    print(f"exported {cfg.format} to {path}\n"
+          f"max |{cfg.format} − PyTorch| = {difference:.2e} on an input of shape {list(cfg.check_shape)} "
+          f"(tolerance {cfg.tolerance})")
+    return difference
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Segment one's own images: ``encnet.predict(model, inputs, output_dir)``.
+
+For every input image ``<stem>.<ext>`` two files are written to ``output_dir``:
+
+* ``<stem>.png``: the predicted class ids at the input's size, an indexed PNG with the class palette
+  (:mod:`encnet.visualize`), so that its pixel values are the ids and a viewer shows the colours;
+* ``<stem>_overlay.jpg``: the colours blended over the photo, with a legend of the classes present.
+
+Inputs are a file, a directory (its files, not recursing, hidden ones skipped) or a glob pattern; any size,
+and grayscale, palette, RGBA and 16-bit images are converted to 8-bit RGB. A file that cannot be read as an
+image does not stop the others: all failures are raised together, by name, once every good image is written.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import rich.progress
+import torch
+from PIL import Image, ImageOps
+from torch import Tensor
+
+from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
+from encnet.inference import MultiScaleInference
+from encnet.visualize import indexed_png, overlay, palette
+
+HIGH_BIT_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # 16-bit grey (PIL reads some as 32-bit "I")
+
+
+class PredictionError(RuntimeError):
+    """Some inputs could not be segmented (every other input's outputs were written). ``failures``: path → why."""
+
+    def __init__(self, failures: dict[Path, str], output_dir: Path) -> None:
+        self.failures = failures
+        lines = "\n".join(f"  {path}: {why}" for path, why in failures.items())
+        super().__init__(f"{len(failures)} input(s) could not be segmented (the other images' predictions are in "
+                         f"{output_dir}):\n{lines}")
+
+
+def find_inputs(spec: str | Path) -> list[Path]:
+    """The files named by ``spec``: a file, a directory (its non-hidden files, sorted) or a glob pattern."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    elif path.is_file():
+        files = [path]
+    else:
+        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
+    if not files:
+        raise FileNotFoundError(f"input={spec}: no such file, no files in that directory, or no glob match")
+    return files
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Any image file → H×W×3 uint8 RGB (EXIF rotation applied; 16-bit scaled to 8 bits; alpha dropped)."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in HIGH_BIT_DEPTH_MODES:
+            grey = np.asarray(image, dtype=np.float64) / 257.0  # 0..65535 → 0..255
+            image = Image.fromarray(grey.clip(0, 255).round().astype(np.uint8))
+        elif image.mode == "F":
+            values = np.asarray(image, dtype=np.float64)
+            low, high = values.min(), values.max()
+            image = Image.fromarray(((values - low) / max(high - low, 1e-12) * 255).round().astype(np.uint8))
+        return np.asarray(image.convert("RGB"))
+
+
+def output_paths(output_dir: Path, source: Path) -> tuple[Path, Path]:
+    """(``<stem>.png``, ``<stem>_overlay.jpg``) in ``output_dir`` for input ``source``."""
+    return output_dir / f"{source.stem}.png", output_dir / f"{source.stem}_overlay.jpg"
+
+
+def predict(
+    model: Callable[[Tensor], Tensor] | str | Path,
+    inputs: str | Path | Sequence[str | Path],
+    output_dir: str | Path,
+    class_names: Sequence[str] | None = None,
+    inference: MultiScaleInference | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    overwrite: bool = False,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> list[Path]:
+    """Segment ``inputs`` and write their label PNGs and overlays to ``output_dir``; return the label PNGs.
+
+    Args:
+        model: a network (normalised images B×3×H×W → logits B×K×H×W, e.g. a ``SegmentationTask``) or the
+            path of a checkpoint written by ``encnet-train``.
+        inputs: a file, a directory, a glob pattern, or a list of files.
+        class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them).
+        inference: multi-scale / flip / sliding-window settings (default: one pass over the whole image at
+            its own size).
+        mean, std: the input normalisation the model was trained with.
+        overwrite: replace existing outputs; otherwise their presence is an error before anything runs.
+
+    Raises:
+        FileExistsError: outputs exist and ``overwrite`` is false (nothing is written).
+        PredictionError: some inputs are not readable images (all the others were written).
+    """
+    if isinstance(model, (str, Path)):
+        from encnet.entrypoint import load_task  # Lightning is needed only to read a checkpoint
+
+        model = load_task(str(model))
+    if isinstance(model, torch.nn.Module):
+        model = model.to(device).eval()
+    files = [Path(p) for p in inputs] if isinstance(inputs, (list, tuple)) else find_inputs(inputs)
+    output_dir = Path(output_dir).expanduser()
+    if not overwrite:
+        existing = [str(p) for f in files for p in output_paths(output_dir, f) if p.exists()]
+        if existing:
+            raise FileExistsError(f"output_dir={output_dir} already holds {len(existing)} of the outputs "
+                                  f"({', '.join(existing[:3])}, …); pass overwrite=true or another output_dir")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    inference = inference or MultiScaleInference(mode="whole", base_size=None)
+    normalise = eval_transform(None, mean, std)
+    names = [*(class_names or []), *(f"class_{k}" for k in range(len(class_names or []), 256))]
+    colours = palette()
+
+    written: list[Path] = []
+    failures: dict[Path, str] = {}
+    stems: dict[str, Path] = {}
+    for source in rich.progress.track(files, description="predicting", disable=not progress):
+        if source.stem in stems:
+            failures[source] = f"its outputs would replace those of {stems[source.stem]} (same name stem)"
+            continue
+        try:
+            image = read_rgb(source)
+        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            failures[source] = f"not a readable image ({type(err).__name__}: {err})"
+            continue
+        stems[source.stem] = source
+        tensor = normalise(image=image)["image"][None].to(device)
+        labels = inference(model, tensor).argmax(dim=1)[0].cpu().numpy()
+        label_path, overlay_path = output_paths(output_dir, source)
+        indexed_png(labels, colours).save(label_path)
+        overlay(image, labels, colours, names).save(overlay_path, quality=90)
+        written.append(label_path)
+    if failures:
+        raise PredictionError(failures, output_dir)
+    return written

@@ -1,0 +1,48 @@
+"""Export: ``encnet-export`` to ONNX and TorchScript, run on inputs of other sizes than the traced one."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from encnet.deploy import export, max_difference, run_exported
+from encnet.entrypoint import load_task
+from encnet.models import EncNet
+
+
+def test_cli_onnx_export_matches_pytorch_at_other_sizes(tiny_checkpoint, tmp_path):
+    pytest.importorskip("onnxruntime")
+    output = tmp_path / "encnet.onnx"
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "encnet.export_app", f"ckpt_path={tiny_checkpoint}", "format=onnx",
+                           f"output={output}", "example_shape=[1,3,64,64]", f"hydra.run.dir={tmp_path}/run"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reported = float(re.search(r"max \|onnx − PyTorch\| = (\S+)", proc.stdout.replace("\n", " ")).group(1))
+    assert reported < 1e-3
+    assert "Warning" not in proc.stderr, proc.stderr[-2000:]
+
+    net = load_task(str(tiny_checkpoint)).net
+    images = torch.randn(3, 3, 45, 77)  # a third batch size and size, neither traced nor checked by the app
+    with torch.no_grad():
+        expected = net.eval()(images)["out"]
+    torch.testing.assert_close(run_exported(output, "onnx", images), expected, rtol=1e-3, atol=1e-4)
+
+
+def test_torchscript_export_of_a_triton_encoding_runs_the_matmul_form(tmp_path):
+    """impl='triton' is not traced into the export: the saved graph is the matmul form, valid at any size."""
+    net = EncNet(5, backbone={"depth": 18, "width": 0.125}, head_channels=16, num_codes=4,
+                 encoding_impl="triton").eval()
+    path = export(net, "torchscript", tmp_path / "encnet.torchscript", example_shape=(1, 3, 64, 64))
+    assert "triton" not in torch.jit.load(str(path)).inlined_graph.__str__().lower()
+    assert max_difference(net, path, "torchscript", (2, 3, 50, 83)) < 1e-4
+
+
+def test_unknown_format_is_named(tmp_path):
+    with pytest.raises(ValueError, match="'tflite'"):
+        export(torch.nn.Identity(), "tflite", tmp_path / "x")
