@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from encnet.config import CONFIG_DIR
 from encnet.tasks import SegmentationTask
+from encnet.data.context_scenes import CLASSES
 from encnet.train import load_weights, train
 
 from .conftest import TINY
@@ -58,7 +59,7 @@ def test_checkpoint_and_wandb_offline(compose_train, tmp_path):
     ckpt = Path(record["checkpoint"])
     assert ckpt.name == "last.ckpt" and ckpt.is_file()
     task = SegmentationTask.load_from_checkpoint(ckpt)
-    assert task.hparams.arch == "encnet" and task.hparams.num_classes == 12
+    assert task.hparams.arch == "encnet" and task.hparams.num_classes == len(CLASSES)
     runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, list((tmp_path / "run").rglob("*"))
 
