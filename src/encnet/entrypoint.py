@@ -26,7 +26,7 @@ def finish_loggers(loggers: list[Any]) -> None:
         import wandb
 
         if wandb.run is not None:
-            wandb.finish(quiet=True)
+            wandb.finish()
 
 
 def load_task(ckpt_path: str, num_classes: int | None = None) -> SegmentationTask:
