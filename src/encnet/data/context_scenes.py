@@ -65,7 +65,6 @@ SCENE_TYPES = {
     "street": ("urban", {"facade": "building", "opening": "door", "ground": "road"}, "car"),
 }
 SCENES = tuple(SCENE_TYPES)
-MARKERS = tuple(marker for _, _, marker in SCENE_TYPES.values())
 MARKER_COUNT, MARKER_MAJORITY = 5, 3  # markers per image; how many of them are the scene's own class
 
 
