@@ -12,6 +12,7 @@ import pytest
 import torch
 from omegaconf.errors import MissingMandatoryValue
 
+from encnet.checkpoints import load_task
 from encnet.evaluate import evaluate
 from encnet.tasks import SegmentationTask
 from encnet.data.context_scenes import CLASSES
@@ -36,7 +37,7 @@ def _hand_metrics(confusion: np.ndarray, exclude: int | None = None) -> tuple[fl
 
 def test_metrics_match_hand_computed_confusion_matrix():
     task = SegmentationTask(arch="fcn", num_classes=4, backbone={"depth": 18, "width": 0.125}, head_channels=8)
-    metrics = task.test_metrics
+    metrics = task.metrics["test"]
     for t, p in zip(TARGET, PRED):  # two "images": accumulated over the split, not averaged per image
         metrics.update(p[None], t[None])
     values = metrics.compute()
@@ -100,8 +101,8 @@ def test_eval_errors_name_the_problem(checkpoint, compose_eval, tmp_path):
         evaluate(compose_eval())
     with pytest.raises(FileNotFoundError, match="nope.ckpt"):
         evaluate(compose_eval(f"ckpt_path={tmp_path}/nope.ckpt"))
-    with pytest.raises(ValueError, match="data.num_classes=5"):
-        evaluate(compose_eval(f"ckpt_path={checkpoint}", "data.num_classes=5"))
+    with pytest.raises(ValueError, match="predicts 14 classes but data.num_classes=5"):
+        load_task(checkpoint, num_classes=5)
     with pytest.raises(Exception, match="eval.mode"):
         evaluate(compose_eval(f"ckpt_path={checkpoint}", "eval.mode=tiles"))
 

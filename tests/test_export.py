@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from encnet.deploy import export, max_difference, run_exported
-from encnet.entrypoint import load_task
+from encnet.checkpoints import load_task
 from encnet.models import EncNet
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 import encnet
 from encnet.data.context_scenes import CLASSES
 from encnet.data.transforms import eval_transform
-from encnet.entrypoint import load_task
+from encnet.checkpoints import load_task
 from encnet.inference import MultiScaleInference
 from encnet.prediction import PredictionError, read_rgb
 from encnet.visualize import palette

@@ -1,18 +1,118 @@
-"""Finding trained models: the newest ``last.ckpt`` under log directories whose model fits a class count."""
+"""Checkpoint files: written atomically, checked whole before use, found again (``ckpt_path=last``, the newest
+model for a notebook), and loaded as a trained segmentation model."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from encnet.entrypoint import load_task
+import torch
+from lightning_fabric.plugins.io import TorchCheckpointIO
+from omegaconf import OmegaConf
+
 from encnet.tasks import SegmentationTask
 
 
-def checkpoints(log_dirs: Iterable[str | Path]) -> list[Path]:
-    """Every ``last.ckpt`` of ``encnet-train`` runs and multiruns under ``log_dirs``, newest first."""
-    found = [p for d in log_dirs for p in Path(d).expanduser().glob("train/**/checkpoints/last.ckpt")]
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes a checkpoint to a temporary file beside its destination, flushes it to disk, then renames it
+    over the destination: a process killed at any moment leaves the previous checkpoint or the new one,
+    never a truncated file (Lightning's own writer stages in ``$TMPDIR`` and copies across filesystems)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def require_checkpoint(path: str | Path, key: str = "ckpt_path") -> Path:
+    """``path`` as a Path once it is checked to be a whole checkpoint file; else one error naming ``key`` and
+    the file (missing, truncated or corrupt: every member of the zip archive is CRC-checked, nothing unpickled)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"{key}={path}: no such checkpoint file")
+    try:
+        with zipfile.ZipFile(file) as archive:
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise ValueError(f"{key}={path} is truncated or not a checkpoint ({err})") from None
+    if broken is not None:
+        raise ValueError(f"{key}={path} is corrupt: its member {broken} fails its CRC check")
+    return file
+
+
+def checkpoints(log_dirs: Iterable[str | Path], task_name: str = "train") -> list[Path]:
+    """Every ``last.ckpt`` of ``task_name`` runs and multiruns under ``log_dirs``, newest first."""
+    found = [p for d in log_dirs for p in Path(d).expanduser().glob(f"{task_name}/**/checkpoints/last.ckpt")]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def resume_path(ckpt_path: str | None, runs_dir: Path, overrides: Iterable[str]) -> Path | None:
+    """The checkpoint ``encnet-train ckpt_path=...`` resumes from: ``None`` (a fresh start), a checked file, or
+    for ``last`` the newest ``last.ckpt`` under ``runs_dir`` (``logs/train``, runs and multiruns) of a run made
+    with the same overrides as this one (``ckpt_path`` aside): the newest run of the same experiment."""
+    if ckpt_path is None:
+        return None
+    if str(ckpt_path) != "last":
+        return require_checkpoint(ckpt_path)
+    wanted = _experiment(overrides)
+    for candidate in checkpoints([runs_dir.parent], runs_dir.name):
+        saved = candidate.parent.parent / ".hydra" / "overrides.yaml"
+        if saved.is_file() and _experiment(OmegaConf.load(saved)) == wanted:
+            return require_checkpoint(candidate, key="ckpt_path=last →")
+    raise FileNotFoundError(f"ckpt_path=last: no run under {runs_dir} with a checkpoints/last.ckpt was made with "
+                            f"these overrides {sorted(wanted)}; give the checkpoint's path instead")
+
+
+def _experiment(overrides: Iterable[str]) -> set[str]:
+    """The overrides that define an experiment: all but ``ckpt_path`` and Hydra's own."""
+    return {o for o in overrides if not o.lstrip("+~").startswith(("ckpt_path=", "hydra."))}
+
+
+def task_kind(path: Path) -> str:
+    """The task class that wrote the (whole) checkpoint at ``path``: ``SegmentationTask``, ``ClassificationTask``."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    if "encnet_task" in checkpoint:
+        return checkpoint["encnet_task"]
+    hparams = checkpoint.get("hyper_parameters", {})
+    return "SegmentationTask" if "arch" in hparams else "ClassificationTask" if hparams else "unknown"
+
+
+def load_task(ckpt_path: str | Path, num_classes: int | None = None, **overrides: Any) -> SegmentationTask:
+    """The SegmentationTask saved in ``ckpt_path`` (on the CPU, in eval mode), checked against the dataset's
+    ``num_classes`` when given; ``overrides`` (``inference``, ``class_names`` …) replace saved arguments."""
+    path = require_checkpoint(ckpt_path)
+    kind = task_kind(path)
+    if kind != "SegmentationTask":
+        raise ValueError(f"ckpt_path={ckpt_path} holds a {kind} (e.g. a CIFAR classifier), not a segmentation "
+                         "model; a classifier's test error is in its training run's metrics.json "
+                         "(test_after_fit=true)")
+    try:
+        task = SegmentationTask.load_from_checkpoint(path, map_location="cpu", **overrides)
+    except pickle.UnpicklingError:
+        raise ValueError(f"ckpt_path={ckpt_path} holds objects torch.load(weights_only=True) refuses; it was not "
+                         "written by this version of encnet-train") from None
+    except (KeyError, TypeError, RuntimeError) as err:
+        raise ValueError(f"ckpt_path={ckpt_path} is not an encnet segmentation checkpoint: {err}") from None
+    if num_classes is not None and task.hparams.num_classes != num_classes:
+        raise ValueError(f"ckpt_path={ckpt_path} predicts {task.hparams.num_classes} classes but "
+                         f"data.num_classes={num_classes}; pick the dataset config it was trained on")
+    return task.eval()
 
 
 def newest_task(log_dirs: Iterable[str | Path], num_classes: int) -> tuple[SegmentationTask, Path] | None:
@@ -20,7 +120,7 @@ def newest_task(log_dirs: Iterable[str | Path], num_classes: int) -> tuple[Segme
     (on the CPU, in eval mode), with its path; ``None`` when there is none."""
     for path in checkpoints(log_dirs):
         try:
-            return load_task(str(path), num_classes), path
-        except (ValueError, OSError):  # another class count, or written by another version: skip it
+            return load_task(path, num_classes), path
+        except (ValueError, OSError):  # another class count or task, or written by another version: skip it
             continue
     return None

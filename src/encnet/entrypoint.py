@@ -1,22 +1,67 @@
-"""What the Hydra apps (``encnet-train``, ``-eval``, ``-predict``, ``-export``) share: instantiating config
-groups, ending the loggers' runs, and loading a trained checkpoint."""
+"""What the Hydra apps (``encnet-train``, ``-eval``, ``-predict``, ``-export``) share: starting a run (a
+writable output directory, the printed config, the seed), instantiating config groups and the trainer,
+ending the loggers' runs, and the final report (written and printed by the rank-zero process only)."""
 
 from __future__ import annotations
 
-import pickle
+import os
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
-from encnet.tasks import SegmentationTask
+from encnet.console import quiet_dependencies
+from encnet.reporting import metrics_record, print_config, print_metrics, write_metrics
+
+
+def require_writable(directory: str | Path, key: str = "paths.output_dir") -> Path:
+    """Create ``directory`` if needed and check a file can be written in it, before any work starts."""
+    path = Path(directory).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise PermissionError(f"{key}={directory} cannot be written: {err.strerror or err}") from None
+    return path
+
+
+def start(cfg: DictConfig, order: tuple[str, ...] = ("data", "model", "trainer", "callbacks", "logger")) -> Path:
+    """Begin a run: quiet the dependencies, check the output directory, print the config, seed everything.
+    Returns the output directory."""
+    quiet_dependencies()
+    output_dir = require_writable(cfg.paths.output_dir)
+    if cfg.get("print_config", True):
+        print_config(cfg, order=order)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    return output_dir
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a dict-of-configs group (``callbacks``, ``logger``); ``None`` → []."""
     return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
+
+
+def build_trainer(cfg: DictConfig, callbacks: list[pl.Callback] | None = None) -> pl.Trainer:
+    """The trainer of ``cfg.trainer`` with ``cfg.logger``'s loggers (which get the resolved config) and
+    ``callbacks`` (default: ``cfg.callbacks``); the progress-bar switch and ``logger=none`` win over callbacks."""
+    loggers = instantiate_all(cfg.get("logger"))
+    callbacks = instantiate_all(cfg.get("callbacks")) if callbacks is None else callbacks
+    if not loggers:  # nothing to monitor the learning rate into
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    if not cfg.trainer.get("enable_progress_bar", True):
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return trainer
 
 
 def finish_loggers(loggers: list[Any]) -> None:
@@ -29,20 +74,15 @@ def finish_loggers(loggers: list[Any]) -> None:
             wandb.finish()
 
 
-def load_task(ckpt_path: str, num_classes: int | None = None) -> SegmentationTask:
-    """The SegmentationTask saved in ``ckpt_path`` (on the CPU, in eval mode), checked against the dataset's
-    ``num_classes`` when given."""
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint file")
-    try:
-        task = SegmentationTask.load_from_checkpoint(path, map_location="cpu")
-    except pickle.UnpicklingError:
-        raise ValueError(f"ckpt_path={ckpt_path} holds objects torch.load(weights_only=True) refuses; it was not "
-                         "written by this version of encnet-train") from None
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise ValueError(f"ckpt_path={ckpt_path} is not an encnet segmentation checkpoint: {err}") from None
-    if num_classes is not None and task.hparams.num_classes != num_classes:
-        raise ValueError(f"ckpt_path={ckpt_path} predicts {task.hparams.num_classes} classes but "
-                         f"data.num_classes={num_classes}; pick the dataset config it was trained on")
-    return task.eval()
+def report(trainer: pl.Trainer, output_dir: Path, results: Mapping[str, Any], extra: Mapping[str, Any],
+           stages: tuple[str, ...] = ("val",)) -> dict[str, Any]:
+    """End the loggers' runs; write ``metrics.json`` and print each stage's metrics (rank zero only, so a
+    DDP run writes and prints once). Returns the record (on every rank)."""
+    finish_loggers(trainer.loggers)
+    if not trainer.is_global_zero:
+        return metrics_record(results, extra)
+    path = output_dir / "metrics.json"
+    record = write_metrics(path, results, extra)
+    for stage in stages:
+        print_metrics(results, path if stage == stages[-1] else None, stage=stage)
+    return record

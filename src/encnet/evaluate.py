@@ -11,55 +11,36 @@ go to ``metrics.json`` and the confusion matrix to ``confusion_matrix.csv`` in t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import hydra
 import numpy as np
-import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import RichProgressBar
 
+from encnet.checkpoints import load_task
 from encnet.config import CONFIG_DIR
-from encnet.console import quiet_dependencies
-from encnet.entrypoint import finish_loggers, instantiate_all, load_task
-from encnet.reporting import print_config, print_metrics, write_metrics
+from encnet.entrypoint import build_trainer, report, start
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test ``cfg.ckpt_path`` on ``cfg.data`` with ``cfg.eval``; write and return ``metrics.json``."""
-    quiet_dependencies()
-    if cfg.get("print_config", True):
-        print_config(cfg, order=("data", "eval", "trainer"))
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    task = load_task(cfg.ckpt_path, cfg.data.num_classes)
+    output_dir = start(cfg, order=("data", "eval", "trainer"))
     datamodule = instantiate(cfg.data)
-    task.inference = instantiate(cfg.eval)
-    loggers = instantiate_all(cfg.get("logger"))
-    progress = [RichProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else []
-    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers, callbacks=progress)
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    task = load_task(cfg.ckpt_path, cfg.data.num_classes, inference=instantiate(cfg.eval), **datamodule.dataset_info)
+    trainer = build_trainer(cfg, callbacks=[RichProgressBar()])
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]
-    finish_loggers(loggers)
-
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    np.savetxt(output_dir / "confusion_matrix.csv", task.confusion["test"].numpy(), fmt="%d", delimiter=",",
-               header=",".join(task.class_names()))
-    record = write_metrics(
-        output_dir / "metrics.json",
-        results,
-        {
-            "ckpt_path": str(cfg.ckpt_path),
-            "split": cfg.data.get("test_split", "val"),
-            "eval": OmegaConf.to_container(cfg.eval, resolve=True),
-            "seed": cfg.seed,
-        },
-    )
-    print_metrics(results, output_dir / "metrics.json", stage="test")
-    return record
+    if trainer.is_global_zero:
+        np.savetxt(output_dir / "confusion_matrix.csv", task.confusion["test"].numpy(), fmt="%d", delimiter=",",
+                   header=",".join(task.class_names()))
+    extra = {
+        "ckpt_path": str(cfg.ckpt_path),
+        "split": cfg.data.get("test_split", "val"),
+        "eval": OmegaConf.to_container(cfg.eval, resolve=True),
+        "seed": cfg.seed,
+    }
+    return report(trainer, output_dir, results, extra, stages=("test",))
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
 from encnet.deploy import export, max_difference
-from encnet.entrypoint import load_task
+from encnet.checkpoints import load_task
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")

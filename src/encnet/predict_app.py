@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
-from encnet.entrypoint import load_task
+from encnet.checkpoints import load_task
 from encnet.prediction import predict
 from encnet.reporting import print_config
 

@@ -102,7 +102,7 @@ def predict(
         PredictionError: some inputs are not readable images (all the others were written).
     """
     if isinstance(model, (str, Path)):
-        from encnet.entrypoint import load_task  # Lightning is needed only to read a checkpoint
+        from encnet.checkpoints import load_task  # Lightning is needed only to read a checkpoint
 
         model = load_task(str(model))
     if isinstance(model, torch.nn.Module):

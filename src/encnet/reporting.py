@@ -30,9 +30,14 @@ def to_float(value: Any) -> Any:
     return float(value.item()) if hasattr(value, "item") else value
 
 
+def metrics_record(metrics: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``metrics`` (tensors → floats, sorted by name) followed by ``extra`` (seed, config name …)."""
+    return {k: to_float(v) for k, v in sorted(metrics.items())} | dict(extra)
+
+
 def write_metrics(path: Path, metrics: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Write ``metrics`` (tensors → floats) and ``extra`` (seed, config name …) to ``path`` as JSON."""
-    record = {k: to_float(v) for k, v in sorted(metrics.items())} | dict(extra)
+    """Write :func:`metrics_record` of ``metrics`` and ``extra`` to ``path`` as JSON; return it."""
+    record = metrics_record(metrics, extra)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")
     return record

@@ -16,19 +16,15 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 
+from encnet.checkpoints import require_checkpoint, resume_path
 from encnet.config import CONFIG_DIR
-from encnet.console import quiet_dependencies
-from encnet.entrypoint import finish_loggers, instantiate_all
-from encnet.reporting import print_config, print_metrics, write_metrics
+from encnet.entrypoint import build_trainer, report, start
 
 
 def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
     """Initialise ``model`` from the weights of a Lightning checkpoint (fine-tuning; no optimiser state)."""
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"init_weights={ckpt_path}: no such checkpoint file")
+    path = require_checkpoint(ckpt_path, key="init_weights")
     state = torch.load(path, map_location="cpu", weights_only=True).get("state_dict")
     if state is None:
         raise ValueError(f"init_weights={ckpt_path} has no state_dict (not a Lightning checkpoint)")
@@ -39,51 +35,36 @@ def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit ``cfg.model`` on ``cfg.data``, validate (and with ``cfg.test_after_fit`` test) the final weights,
-    write and return ``metrics.json``."""
-    quiet_dependencies()
-    if cfg.get("print_config", True):
-        print_config(cfg)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    """Fit ``cfg.model`` on ``cfg.data`` (from scratch, or resumed from ``cfg.ckpt_path``), validate (and with
+    ``cfg.test_after_fit`` test) the final weights, write and return ``metrics.json``."""
+    output_dir = start(cfg)
+    hydra_cfg = HydraConfig.get()
+    ckpt_path = resume_path(cfg.ckpt_path, Path(cfg.paths.log_dir) / cfg.task_name, hydra_cfg.overrides.task)
     datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model)
-    if cfg.get("init_weights"):
-        load_weights(model, cfg.init_weights)
-    loggers = instantiate_all(cfg.get("logger"))
-    callbacks = instantiate_all(cfg.get("callbacks"))
-    if not loggers:  # `logger=none`: nothing to monitor the learning rate into
-        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    if not cfg.trainer.get("enable_progress_bar", True):  # the switch wins over callbacks' progress bar
-        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    model = instantiate(cfg.model, **datamodule.dataset_info)
+    if ckpt_path is None:  # a fresh start: ImageNet weights first, then a fine-tuning start over them
+        model.load_initial_weights()
+        if cfg.get("init_weights"):
+            load_weights(model, cfg.init_weights)
+    trainer = build_trainer(cfg)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     results = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
     if cfg.get("test_after_fit", False):
         results |= trainer.test(model, datamodule=datamodule, verbose=False)[0]
-    finish_loggers(loggers)
 
-    hydra_cfg = HydraConfig.get()
-    output_dir = Path(cfg.paths.output_dir)
     checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
-    record = write_metrics(
-        output_dir / "metrics.json",
-        results,
-        {
-            "seed": cfg.seed,
-            "config_name": hydra_cfg.job.config_name,
-            "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")},
-            "overrides": list(hydra_cfg.overrides.task),
-            "checkpoint": checkpoint or None,
-            "config": {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"},
-        },
-    )
-    if cfg.get("test_after_fit", False):
-        print_metrics(results, stage="test")
-    print_metrics(results, output_dir / "metrics.json")
-    return record
+    extra = {
+        "seed": cfg.seed,
+        "config_name": hydra_cfg.job.config_name,
+        "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")},
+        "overrides": list(hydra_cfg.overrides.task),
+        "resumed_from": str(ckpt_path) if ckpt_path else None,
+        "checkpoint": checkpoint or None,
+        "config": {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"},
+    }
+    stages = ("test", "val") if cfg.get("test_after_fit", False) else ("val",)
+    return report(trainer, output_dir, results, extra, stages)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")

@@ -53,7 +53,7 @@ class SegmentationDataModule(LoadersDataModule):
         **dataset_options: Any,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["class_names"])  # the task keeps the names (and the checkpoint)
         self.dataset_class: type[SegmentationDataset] = get_class(dataset)
         if not issubclass(self.dataset_class, SegmentationDataset):
             raise TypeError(f"data.dataset={dataset!r} is not a encnet.data.SegmentationDataset subclass")
@@ -91,3 +91,8 @@ class SegmentationDataModule(LoadersDataModule):
     @property
     def test_batch_size(self) -> int:
         return 1  # test images keep their original, differing sizes
+
+    @property
+    def dataset_info(self) -> dict:
+        """``class_names`` and ``background_index``, for :class:`encnet.tasks.SegmentationTask`."""
+        return {"class_names": list(self.class_names), "background_index": self.background_index}

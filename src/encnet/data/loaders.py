@@ -1,10 +1,13 @@
 """The loader half shared by every datamodule: train/val/test/predict DataLoaders over prepared datasets.
 
 Reproducibility: albumentations 2.x draws its own random state (``A.Compose`` ignores numpy's and
-torch's global seeds), so every loader re-seeds its dataset's augmentation from torch: each DataLoader
-worker from its torch worker seed (distinct per worker and rank, derived from the run's seed for each new
-iterator), and a loader without workers once, from the global torch RNG. Same ``seed``, same machine →
-the same augmented batches in the same order, with or without workers.
+torch's global seeds), so the training loader re-seeds its dataset's augmentation from torch at every epoch:
+each DataLoader worker from its torch worker seed (distinct per worker and rank, derived from the global
+torch RNG when the epoch's iterator starts; workers are not persistent), and a loader without workers from
+the global torch RNG. So an epoch's shuffle and augmentation are a function of the global torch RNG at its
+start: same ``seed``, same machine → the same batches, and a run resumed with its random state
+(:class:`encnet.callbacks.RandomStateCheckpoint`) continues exactly. Evaluation loaders augment nothing
+and draw from a private generator, so validating never moves the training run's random state.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
+
+EVAL_LOADER_SEED = 0
 
 
 def seed_augmentation(dataset: Dataset, seed: int) -> None:
@@ -31,6 +36,16 @@ def seed_worker(worker_id: int) -> None:
     seed_augmentation(get_worker_info().dataset, torch.initial_seed())
 
 
+class EpochSeededLoader(DataLoader):
+    """DataLoader that, without workers, re-seeds its dataset's augmentation from the global torch RNG each time
+    an epoch's iterator starts (with workers, :func:`seed_worker` does it in every new worker)."""
+
+    def __iter__(self):
+        if self.num_workers == 0:
+            seed_augmentation(self.dataset, int(torch.randint(2**31, ())))
+        return super().__iter__()
+
+
 class LoadersDataModule(pl.LightningDataModule):
     """Builds the DataLoaders; subclasses fill ``train_set`` / ``val_set`` / ``test_set`` in ``setup``.
 
@@ -46,24 +61,29 @@ class LoadersDataModule(pl.LightningDataModule):
     def test_batch_size(self) -> int:
         return self.hparams.val_batch_size
 
-    def _loader(self, dataset: Dataset | None, batch_size: int, shuffle: bool) -> DataLoader:
+    @property
+    def dataset_info(self) -> dict:
+        """What a task must know of this data, as keyword arguments of its constructor (none by default)."""
+        return {}
+
+    def _loader(self, dataset: Dataset | None, batch_size: int, train: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}: call setup() for this stage before asking for its loader")
         workers = self.hparams.num_workers
-        if workers == 0:
-            seed_augmentation(dataset, int(torch.randint(2**31, ())))
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
-                          worker_init_fn=seed_worker if workers > 0 else None)
+        options = {"batch_size": batch_size, "num_workers": workers, "pin_memory": torch.cuda.is_available()}
+        if train:
+            return EpochSeededLoader(dataset, shuffle=True, drop_last=True, worker_init_fn=seed_worker, **options)
+        return DataLoader(dataset, shuffle=False, persistent_workers=workers > 0,
+                          generator=torch.Generator().manual_seed(EVAL_LOADER_SEED), **options)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.hparams.batch_size, shuffle=True)
+        return self._loader(self.train_set, self.hparams.batch_size, train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.hparams.val_batch_size, shuffle=False)
+        return self._loader(self.val_set, self.hparams.val_batch_size, train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.test_batch_size, shuffle=False)
+        return self._loader(self.test_set, self.test_batch_size, train=False)
 
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from encnet.models import CifarResNet
+from encnet.tasks.base import BaseTask
 
 
-class ClassificationTask(pl.LightningModule):
+class ClassificationTask(BaseTask):
     """Wraps :class:`encnet.models.CifarResNet`. ``task(images B×3×H×W)`` → logits B×num_classes.
 
     Args:
@@ -39,51 +40,27 @@ class ClassificationTask(pl.LightningModule):
         lr_interval: str = "step",
         **net_kwargs: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(num_classes)
         self.save_hyperparameters()
         if lr_interval not in ("step", "epoch"):
             raise ValueError(f"model.lr_interval must be 'step' or 'epoch', got {lr_interval!r}")
         self.net = CifarResNet(num_classes=num_classes, **net_kwargs)
-        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
-        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.setup_metrics()
+
+    def build_metrics(self) -> MetricCollection:
+        return MetricCollection({"accuracy": MulticlassAccuracy(self.hparams.num_classes, average="micro")})
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        images, labels = batch
-        logits = self(images)
-        loss = F.cross_entropy(logits, labels)
-        self.log("train/loss", loss, prog_bar=True, batch_size=images.shape[0])
-        self.log("train/top1_err", 100.0 * (logits.argmax(1) != labels).float().mean(), batch_size=images.shape[0])
-        return loss
+    def compute_losses(self, outputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        return {"loss": F.cross_entropy(outputs, labels)}
 
-    def _eval_step(self, batch: tuple[Tensor, Tensor], accuracy: MulticlassAccuracy, stage: str) -> None:
-        images, labels = batch
-        logits = self(images)
-        self.log(f"{stage}/loss", F.cross_entropy(logits, labels), sync_dist=True, batch_size=images.shape[0])
-        accuracy.update(logits, labels)
+    def training_extras(self, outputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        return {"top1_err": 100.0 * (outputs.argmax(1) != labels).float().mean()}
 
-    def _eval_epoch_end(self, accuracy: MulticlassAccuracy, stage: str) -> None:
-        self.log(f"{stage}/top1_err", 100.0 * (1.0 - accuracy.compute()), prog_bar=True)
-        accuracy.reset()
-
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, self.val_acc, "val")
-
-    def on_validation_epoch_end(self) -> None:
-        self._eval_epoch_end(self.val_acc, "val")
-
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, self.test_acc, "test")
-
-    def on_test_epoch_end(self) -> None:
-        self._eval_epoch_end(self.test_acc, "test")
-
-    def predict_step(self, batch: Tensor | tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        """Batch of images (or (images, labels)) → B predicted class ids."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self(images).argmax(dim=1)
+    def log_epoch_metrics(self, values: dict[str, Tensor], stage: str) -> None:
+        self.log(f"{stage}/top1_err", 100.0 * (1.0 - values[f"{stage}/accuracy"]), prog_bar=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams

@@ -8,15 +8,14 @@ accumulated over the whole split (not averaged per image), one copy per stage. W
 ``background_index`` (PASCAL-Context with 60 classes), ``mIoU`` counts background (the paper's Table 2
 convention) and ``mIoU_excl_background`` is the mean over the other classes, from the same confusion matrix.
 
-Validation runs the network once on each (resized) image; testing and prediction use ``self.inference``
-(an :class:`encnet.inference.MultiScaleInference`, set by ``encnet-eval``) when it is set.
+Validation runs the network once on each (resized) image; testing and prediction use ``inference``
+(an :class:`encnet.inference.MultiScaleInference`, given by ``encnet-eval``) when it is set.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -26,9 +25,10 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from encnet.inference import MultiScaleInference
 from encnet.models import SEGMENTORS
 from encnet.nn import SELoss
+from encnet.tasks.base import BaseTask
 
 
-class SegmentationTask(pl.LightningModule):
+class SegmentationTask(BaseTask):
     """Wraps a segmentor (``arch``: ``encnet`` or ``fcn``). ``task(images)`` → logits B×num_classes×H×W.
 
     Args:
@@ -39,8 +39,13 @@ class SegmentationTask(pl.LightningModule):
         aux_weight: weight of the auxiliary stage-3 FCN loss.
         lr, momentum, weight_decay, head_lr_mult, poly_power: optimiser and schedule.
         ignore_index: label excluded from losses and metrics.
+        class_names: the dataset's class names (id order), for per-class IoU; saved with the checkpoint.
+        background_index: class id of a counted "background" class (PASCAL-Context 60), or None.
+        inference: multi-scale / flip / window evaluation for test and predict (not saved).
         **net_kwargs: forwarded to the segmentor (``backbone``, ``num_codes``, ``head_channels`` …).
     """
+
+    eval_loss_name = "loss_ce"
 
     def __init__(
         self,
@@ -54,10 +59,13 @@ class SegmentationTask(pl.LightningModule):
         head_lr_mult: float = 10.0,
         poly_power: float = 0.9,
         ignore_index: int = 255,
+        class_names: list[str] | None = None,
+        background_index: int | None = None,
+        inference: MultiScaleInference | None = None,
         **net_kwargs: Any,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(num_classes, ignore_index, class_names, inference)
+        self.save_hyperparameters(ignore=["inference"])
         if arch not in SEGMENTORS:
             raise ValueError(f"model.arch must be one of {sorted(SEGMENTORS)}, got {arch!r}")
         if "se_loss" in net_kwargs:
@@ -71,18 +79,18 @@ class SegmentationTask(pl.LightningModule):
         except TypeError as err:  # an option the chosen segmentor does not take
             raise TypeError(f"model.arch={arch}: {err}") from None
         self.se_loss = SELoss(num_classes, ignore_index)
-        metrics = MetricCollection(
+        self.setup_metrics()
+
+    def build_metrics(self) -> MetricCollection:
+        hp = self.hparams
+        return MetricCollection(
             {
-                "pixAcc": MulticlassAccuracy(num_classes, average="micro", ignore_index=ignore_index),
-                "mIoU": MulticlassJaccardIndex(num_classes, average="macro", ignore_index=ignore_index),
-                "IoU": MulticlassJaccardIndex(num_classes, average="none", ignore_index=ignore_index),
-                "confusion": MulticlassConfusionMatrix(num_classes, ignore_index=ignore_index),
+                "pixAcc": MulticlassAccuracy(hp.num_classes, average="micro", ignore_index=hp.ignore_index),
+                "mIoU": MulticlassJaccardIndex(hp.num_classes, average="macro", ignore_index=hp.ignore_index),
+                "IoU": MulticlassJaccardIndex(hp.num_classes, average="none", ignore_index=hp.ignore_index),
+                "confusion": MulticlassConfusionMatrix(hp.num_classes, ignore_index=hp.ignore_index),
             },
         )  # Jaccard and confusion matrix share one confusion-matrix state (torchmetrics compute groups)
-        self.val_metrics = metrics.clone(prefix="val/")
-        self.test_metrics = metrics.clone(prefix="test/")
-        self.inference: MultiScaleInference | None = None
-        self.confusion: dict[str, Tensor] = {}  # stage → num_classes×num_classes (rows: target) of the last epoch
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)["out"]
@@ -102,36 +110,14 @@ class SegmentationTask(pl.LightningModule):
         terms["loss"] = sum(weights[k] * v for k, v in terms.items())
         return terms
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        images, masks = batch
-        losses = self.compute_losses(self.net(images), masks)
-        batch_size = images.shape[0]
-        loss = losses.pop("loss")
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
-        self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=batch_size)
-        return loss
-
-    def _eval_step(self, batch: tuple[Tensor, Tensor], metrics: MetricCollection, stage: str) -> None:
-        images, masks = batch
-        if stage == "test" and self.inference is not None:
-            metrics.update(self.predict_labels(images), masks)
-            return
-        logits = self(images)
-        loss = F.cross_entropy(logits, masks, ignore_index=self.hparams.ignore_index)
-        self.log(f"{stage}/loss_ce", loss, sync_dist=True, batch_size=images.shape[0])
-        metrics.update(logits.argmax(dim=1), masks)
-
-    def _eval_epoch_end(self, metrics: MetricCollection, stage: str) -> None:
-        values = metrics.compute()
+    def log_epoch_metrics(self, values: dict[str, Tensor], stage: str) -> None:
         per_class = values.pop(f"{stage}/IoU")
-        self.confusion[stage] = confusion = values.pop(f"{stage}/confusion").detach().cpu()
-        background = getattr(self._datamodule(), "background_index", None)
+        background = self.hparams.background_index
         if background is not None:
-            values[f"{stage}/mIoU_excl_background"] = self._mean_iou(per_class, confusion, exclude=background)
+            values[f"{stage}/mIoU_excl_background"] = self._mean_iou(per_class, self.confusion[stage], background)
         self.log_dict(values, prog_bar=True)
         names = self.class_names()
         self.log_dict({f"{stage}/IoU/{names[i]}": v for i, v in enumerate(per_class)})
-        metrics.reset()
 
     @staticmethod
     def _mean_iou(per_class: Tensor, confusion: Tensor, exclude: int) -> Tensor:
@@ -140,36 +126,9 @@ class SegmentationTask(pl.LightningModule):
         present[exclude] = False
         return per_class[present.to(per_class.device)].mean() if present.any() else per_class.new_zeros(())
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, self.val_metrics, "val")
-
-    def on_validation_epoch_end(self) -> None:
-        self._eval_epoch_end(self.val_metrics, "val")
-
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, self.test_metrics, "test")
-
-    def on_test_epoch_end(self) -> None:
-        self._eval_epoch_end(self.test_metrics, "test")
-
-    def predict_step(self, batch: Tensor | tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        """Batch of images (or (images, masks)) → B×H×W predicted labels."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.predict_labels(images)
-
     def predict_labels(self, images: Tensor) -> Tensor:
-        """B×3×H×W → B×H×W labels, through ``self.inference`` (image by image) when it is set."""
-        if self.inference is None:
-            return self(images).argmax(dim=1)
-        return torch.cat([self.inference(self, image[None]).argmax(dim=1) for image in images])
-
-    def _datamodule(self) -> Any:
-        return getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-
-    def class_names(self) -> list[str]:
-        """The datamodule's ``class_names`` when it has them, else ``class_0``, ``class_1`` …"""
-        names = getattr(self._datamodule(), "class_names", None)
-        return list(names) if names else [f"class_{i}" for i in range(self.hparams.num_classes)]
+        """B×3×H×W → B×H×W labels, through ``inference`` (image by image) when it is set."""
+        return self.predict_scores(images).argmax(dim=1)
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams

@@ -1,0 +1,6 @@
+"""Lightning callbacks: the random state that makes a resumed run exact, and wandb media of segmentation runs."""
+
+from encnet.callbacks.random_state import RandomStateCheckpoint
+from encnet.callbacks.wandb_media import WandbSegmentationMedia
+
+__all__ = ["RandomStateCheckpoint", "WandbSegmentationMedia"]
