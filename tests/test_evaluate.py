@@ -14,7 +14,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from encnet.checkpoints import load_task
 from encnet.evaluate import evaluate
-from encnet.tasks import SegmentationTask
+from encnet.tasks import ClassificationTask, SegmentationTask
 from encnet.data.context_scenes import CLASSES
 from encnet.train import train
 
@@ -105,6 +105,29 @@ def test_eval_errors_name_the_problem(checkpoint, compose_eval, tmp_path):
         load_task(checkpoint, num_classes=5)
     with pytest.raises(Exception, match="eval.mode"):
         evaluate(compose_eval(f"ckpt_path={checkpoint}", "eval.mode=tiles"))
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    with pytest.raises(ValueError, match=f"ckpt_path={truncated} is truncated"):
+        evaluate(compose_eval(f"ckpt_path={truncated}"))
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    with pytest.raises(PermissionError, match=f"paths.output_dir={blocked}/out cannot be written"):
+        cfg = compose_eval(f"ckpt_path={checkpoint}")
+        cfg.paths.output_dir = str(blocked / "out")
+        evaluate(cfg)
+
+
+def test_eval_names_a_classifier_checkpoint(tmp_path):
+    """A CIFAR checkpoint given to encnet-eval: named as a classifier, with where its test error is."""
+    task = ClassificationTask(width=8, num_codes=4)
+    checkpoint = {"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)}
+    task.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, tmp_path / "cifar.ckpt")
+    del checkpoint["encnet_task"]  # written before the task was recorded: recognised by its hyperparameters
+    torch.save(checkpoint, tmp_path / "old_cifar.ckpt")
+    for name in ("cifar.ckpt", "old_cifar.ckpt"):
+        with pytest.raises(ValueError, match=f"{name} holds a ClassificationTask .* not a segmentation model"):
+            load_task(tmp_path / name)
 
 
 def test_eval_cli_composes(tmp_path):
@@ -113,3 +136,13 @@ def test_eval_cli_composes(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "flip: true" in proc.stdout and "- 0.5" in proc.stdout and "ckpt_path: x.ckpt" in proc.stdout
+
+
+def test_checkpoint_carries_class_names(checkpoint):
+    """Class names reach the task through its constructor and are saved with it: a rebuilt model names its
+    classes without any datamodule."""
+    assert load_task(checkpoint).class_names() == list(CLASSES)
+    assert SegmentationTask("fcn", 2, class_names=["a", "b"], backbone={"depth": 18, "width": 0.125},
+                            head_channels=8).class_names() == ["a", "b"]
+    with pytest.raises(ValueError, match="model.class_names has 1 names but num_classes=2"):
+        SegmentationTask("fcn", 2, class_names=["a"], backbone={"depth": 18, "width": 0.125}, head_channels=8)

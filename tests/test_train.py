@@ -129,3 +129,13 @@ def test_console_script_installed():
         pytest.skip("encnet-train is not installed next to this interpreter")
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "encnet, fcn" in proc.stdout
+
+
+def test_unwritable_output_dir_fails_before_any_work(compose_train, tmp_path):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    cfg = compose_train("data.cache_dir=" + str(tmp_path / "fresh_cache"))
+    cfg.paths.output_dir = str(blocked / "run")
+    with pytest.raises(PermissionError, match=f"paths.output_dir={blocked}/run cannot be written"):
+        train(cfg)
+    assert not (tmp_path / "fresh_cache").exists()  # nothing generated, nothing trained

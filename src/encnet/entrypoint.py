@@ -4,8 +4,6 @@ ending the loggers' runs, and the final report (written and printed by the rank-
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,20 +15,8 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
 from encnet.console import quiet_dependencies
+from encnet.outputs import require_writable
 from encnet.reporting import metrics_record, print_config, print_metrics, write_metrics
-
-
-def require_writable(directory: str | Path, key: str = "paths.output_dir") -> Path:
-    """Create ``directory`` if needed and check a file can be written in it, before any work starts."""
-    path = Path(directory).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-check-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise PermissionError(f"{key}={directory} cannot be written: {err.strerror or err}") from None
-    return path
 
 
 def start(cfg: DictConfig, order: tuple[str, ...] = ("data", "model", "trainer", "callbacks", "logger")) -> Path:

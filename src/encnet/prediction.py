@@ -25,6 +25,7 @@ from torch import Tensor
 
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
 from encnet.inference import MultiScaleInference
+from encnet.outputs import require_writable
 from encnet.visualize import indexed_png, overlay, palette
 
 HIGH_BIT_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # 16-bit grey (PIL reads some as 32-bit "I")
@@ -114,7 +115,7 @@ def predict(
         if existing:
             raise FileExistsError(f"output_dir={output_dir} already holds {len(existing)} of the outputs "
                                   f"({', '.join(existing[:3])}, …); pass overwrite=true or another output_dir")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    require_writable(output_dir, "output_dir")
     inference = inference or MultiScaleInference(mode="whole", base_size=None)
     normalise = eval_transform(None, mean, std)
     names = [*(class_names or []), *(f"class_{k}" for k in range(len(class_names or []), 256))]
