@@ -65,7 +65,8 @@ def _spy_reads(monkeypatch) -> list[str]:
     events: list[str] = []
     read, getitem = cifar10.read_batch, cifar10.CIFAR10.__getitem__
     monkeypatch.setattr(cifar10, "read_batch", lambda path, md5=None: events.append(path.name) or read(path, md5))
-    monkeypatch.setattr(cifar10.CIFAR10, "__getitem__", lambda ds, i: events.append(f"item:{ds.split}") or getitem(ds, i))
+    monkeypatch.setattr(cifar10.CIFAR10, "__getitem__",
+                        lambda ds, i: events.append(f"item:{ds.split}") or getitem(ds, i))
     return events
 
 

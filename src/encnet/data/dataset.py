@@ -4,10 +4,11 @@ A subclass says only how to find its pairs (``find_pairs``) and how to map its s
 (``label_table``); this class does the checks and the reading:
 
 * at construction (cheap: names only): the root and the split's directories / lists exist, no split list is
-  empty, every image has its annotation, the split is not empty; with ``verify=True`` also every file is read once (slow);
+  empty, every image has its annotation, the split is not empty; with ``verify=True`` also every file is read
+  once (slow);
 * per sample, as it is read: both files decode (images of any mode become 8-bit RGB,
-  :mod:`encnet.data.images`), the mask is single-channel and of the image's size, every
-  stored label maps to a class or to the ignore index.
+  :mod:`encnet.data.images`), the mask is single-channel and of the image's size, every stored label maps to
+  a class or to the ignore index.
 
 Every error names the offending path and quotes the dataset's expected layout.
 
