@@ -50,21 +50,31 @@ def test_loads_torchvision_layout_state_dict(tmp_path):
     path = tmp_path / "resnet18.pth"
     torch.save({"state_dict": state}, path)
     net = ResNet(18, width=0.25, pretrained=str(path))
+    assert not torch.equal(net.conv1.weight, src.conv1.weight)  # construction reads nothing
+    net.load_pretrained_weights()
     torch.testing.assert_close(net.conv1.weight, src.conv1.weight)
     missing, unexpected = load_pretrained(ResNet(18, width=0.25), str(path))
     assert missing == [] and unexpected == ["fc.weight"]
 
 
-def test_pretrained_errors(tmp_path):
+def test_construction_never_reads_pretrained(tmp_path):
+    """A checkpoint naming a file (or URL) that is gone rebuilds; loading it on demand names it."""
+    for source in (str(tmp_path / "nope.pth"), "https://example.invalid/resnet18.pth"):
+        net = ResNet(18, width=0.125, pretrained=source)
+        assert net.pretrained == source
     with pytest.raises(FileNotFoundError, match="nope.pth"):
-        ResNet(18, pretrained=str(tmp_path / "nope.pth"))
+        ResNet(18, width=0.125, pretrained=str(tmp_path / "nope.pth")).load_pretrained_weights()
+    ResNet(18, width=0.125).load_pretrained_weights()  # pretrained=None: nothing to load
+
+
+def test_pretrained_errors(tmp_path):
     path = tmp_path / "r18.pth"
     torch.save(ResNet(18, width=0.25).state_dict(), path)
     with pytest.raises(ValueError, match="do not fit"):
-        ResNet(18, width=0.5, pretrained=str(path))
+        ResNet(18, width=0.5, pretrained=str(path)).load_pretrained_weights()
     torch.save({"foo": torch.zeros(1)}, path)
     with pytest.raises(ValueError, match="no key matches"):
-        ResNet(18, width=0.25, pretrained=str(path))
+        ResNet(18, width=0.25, pretrained=str(path)).load_pretrained_weights()
 
 
 def test_bad_backbone_arguments():
@@ -95,5 +105,6 @@ def test_loads_open_mmlab_resnetv1c_layout(tmp_path):
     assert "backbone.stem.7.running_var" in state and "backbone.stem.6.weight" in state
     torch.save({"state_dict": state}, tmp_path / "resnet18_v1c.pth")
     net = ResNet(18, deep_stem=True, width=0.25, pretrained=str(tmp_path / "resnet18_v1c.pth"))
+    net.load_pretrained_weights()
     for key, value in src.state_dict().items():
         torch.testing.assert_close(net.state_dict()[key], value)

@@ -12,6 +12,7 @@ import urllib.error
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from encnet.data import cifar10
 from encnet.data.cifar10 import CIFAR10, CIFAR10DataModule, md5sum, train_transform
@@ -20,8 +21,17 @@ from .fixtures.cifar10 import CLASSES, PER_BATCH, cifar_root, write_cifar10  # n
 
 
 def _module(root, **kwargs) -> CIFAR10DataModule:
-    options = dict(root=str(root), verify_md5=False, batch_size=16, val_batch_size=32, num_workers=0) | kwargs
-    return CIFAR10DataModule(**options)
+    """A datamodule on the fixture; ``val_size=0`` unless given (the default 5 000 exceeds the fixture)."""
+    options = dict(root=str(root), verify_md5=False, val_size=0, batch_size=16, val_batch_size=32, num_workers=0)
+    return CIFAR10DataModule(**(options | kwargs))
+
+
+def _spy_batch_files(monkeypatch) -> list[str]:
+    """Names of the batch files read from now on, in order."""
+    names: list[str] = []
+    read = cifar10.read_batch
+    monkeypatch.setattr(cifar10, "read_batch", lambda path, md5=None: names.append(path.name) or read(path, md5))
+    return names
 
 
 def _red_label(images: torch.Tensor) -> torch.Tensor:
@@ -39,15 +49,35 @@ def test_splits_shapes_labels_and_class_names(cifar_root):
     assert train.classes == list(CLASSES)
 
 
-def test_datamodule_batches_and_val_on_test_batch(cifar_root):
-    dm = _module(cifar_root)
+def test_val_size_zero_trains_on_all_without_validation_or_test_batch(cifar_root, monkeypatch):
+    read = _spy_batch_files(monkeypatch)
+    dm = _module(cifar_root, val_size=0)
     dm.setup("fit")
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (16, 3, 32, 32) and images.dtype == torch.float32 and labels.dtype == torch.int64
-    assert dm.val_set is dm.test_set and dm.class_names == list(CLASSES) and dm.num_classes == 10
-    images, labels = next(iter(dm.val_dataloader()))
+    assert len(dm.train_set) == 5 * PER_BATCH and dm.class_names == list(CLASSES) and dm.num_classes == 10
+    assert dm.val_set is None and dm.val_dataloader() == []  # no validation loop at all
+    assert dm.test_set is None and "test_batch" not in read  # fitting never reads the test batch
+    dm.setup("test")
+    assert read[-1] == "test_batch"
+    images, labels = next(iter(dm.test_dataloader()))
     assert images.shape == (32, 3, 32, 32)
     assert torch.equal(_red_label(images), labels)  # evaluation: no crop or flip, exact decoding
+
+
+def test_default_config_holds_out_5000_training_images(compose_train, tmp_path, monkeypatch):
+    root = write_cifar10(tmp_path / "cifar-10-batches-py", per_batch=1001)  # 5 005 training images
+    cfg = compose_train("experiment=cifar_encnet_16k64d", f"data.root={root}", "data.verify_md5=false",
+                        "data.num_workers=0", tiny=False)
+    assert cfg.data.val_size == 5000 and cfg.callbacks.model_checkpoint.monitor == "val/top1_err"
+    read = _spy_batch_files(monkeypatch)
+    dm = instantiate(cfg.data)
+    dm.setup("fit")
+    assert len(dm.val_set) == 5000 and len(dm.train_set) == 5 and "test_batch" not in read
+    train, test = CIFAR10(root, "train"), CIFAR10(root, "test")
+    held_out = {image.tobytes() for image in train.images[dm.val_set.indices]}
+    assert len(held_out) == 5000 and not held_out & {image.tobytes() for image in test.images}
+    assert not held_out & {image.tobytes() for image in train.images[dm.train_set.indices]}
 
 
 def test_val_size_holds_out_training_images(cifar_root):

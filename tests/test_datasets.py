@@ -4,7 +4,9 @@ mappings, SBD merge, augmentation switches, bad-input errors, one training step 
 from __future__ import annotations
 
 import json
+import warnings
 
+import cv2
 import numpy as np
 import pytest
 from hydra.utils import instantiate
@@ -14,6 +16,7 @@ from PIL import Image
 from encnet.data import ADE20K, VOC, Cityscapes, PascalContext, PascalContext60
 from encnet.data.convert_pcontext import main as convert_pcontext
 from encnet.data.dataset import read_mask
+from encnet.data.images import to_rgb
 from encnet.data.transforms import train_transform
 from encnet.data.voc import train_aug_ids
 from encnet.evaluate import evaluate
@@ -221,6 +224,51 @@ def _identity_pipeline(**switches):
                            std=(1 / 255,) * 3, **switches)
 
 
+def _image_in_mode(mode: str, path) -> np.ndarray:
+    """Write a SIZE image of ``mode`` to ``path`` (PNG); return the H×W×3 uint8 RGB it must read as."""
+    rng = np.random.default_rng(0)
+    if mode == "RGB;16":  # 16 bits per channel: PIL keeps the high byte of each
+        values = rng.integers(0, 65536, (*SIZE, 3), dtype=np.uint16)
+        cv2.imwrite(str(path), values[..., ::-1].copy())
+        return (values >> 8).astype(np.uint8)
+    if mode == "I;16":  # 16-bit grey, the full range: scaled, not clipped at 255
+        values = rng.integers(0, 65536, SIZE, dtype=np.uint16)
+        Image.fromarray(values).save(path)
+        return np.repeat((values / 257).round().astype(np.uint8)[..., None], 3, axis=2)
+    rgb = rng.integers(0, 256, (*SIZE, 3), dtype=np.uint8)
+    if mode == "RGBA":  # alpha dropped
+        Image.fromarray(np.dstack([rgb, rng.integers(0, 256, SIZE, dtype=np.uint8)])).save(path)
+        return rgb
+    if mode in ("L", "LA"):
+        grey = rgb[..., 0]
+        Image.fromarray(np.dstack([grey, rgb[..., 1]]) if mode == "LA" else grey).save(path)
+        return np.repeat(grey[..., None], 3, axis=2)
+    indices = rng.integers(0, 4, SIZE, dtype=np.uint8)  # P: palette looked up (transparency ignored)
+    colours = rng.integers(0, 256, (4, 3), dtype=np.uint8)
+    picture = Image.fromarray(indices, "P")
+    picture.putpalette(colours.ravel().tolist())
+    picture.save(path, **({"transparency": bytes([0, 128, 255, 255])} if mode == "P+alpha" else {}))
+    return colours[indices]
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "LA", "P", "P+alpha", "I;16", "RGB;16"])
+def test_dataset_images_of_any_mode_read_as_8_bit_rgb(tmp_path, mode):
+    root = make_ade20k(tmp_path)
+    jpeg = root / "images" / "validation" / "ADE_val_00000001.jpg"
+    jpeg.unlink()
+    expected = _image_in_mode(mode, jpeg.with_suffix(".png"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. PIL's "Palette images with Transparency expressed in bytes ..."
+        image, mask = ADE20K(root, "val").load(0)
+    assert image.dtype == np.uint8 and image.shape == (*SIZE, 3) and mask.shape == SIZE
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_32_bit_integer_images_scale_as_16_bit():
+    values = np.array([[0, 257 * 100, 65535, 70000]], np.int32)  # PIL reads some 16-bit files as mode I
+    np.testing.assert_array_equal(to_rgb(Image.fromarray(values, "I"))[0, :, 0], [0, 100, 255, 255])
+
+
 def test_photometric_distortion_switch():
     image, mask = np.full((32, 32, 3), 100, np.uint8), bands((1, 2, 3), 0, (32, 32))
     for photometric, changes in ((False, False), (True, True)):
@@ -273,10 +321,22 @@ def test_missing_split_list(tmp_path):
 
 
 def test_empty_split(tmp_path):
-    root = make_pcontext(tmp_path)
-    (root / "ImageSets" / "SegmentationContext" / "val.txt").write_text("\n")
-    with pytest.raises(FileNotFoundError, match="PascalContext split 'val' under .* has no samples"):
+    root = make_ade20k(tmp_path)
+    for image in (root / "images" / "validation").iterdir():
+        image.unlink()
+    with pytest.raises(FileNotFoundError, match="ADE20K split 'val' under .* has no samples"):
+        ADE20K(root, "val")
+
+
+def test_empty_split_list_is_named(tmp_path):
+    root = make_pcontext(tmp_path / "VOC2010")
+    (root / "ImageSets" / "SegmentationContext" / "val.txt").write_text("\n  \n")
+    with pytest.raises(ValueError, match=r"(?s)split list .*SegmentationContext/val\.txt is empty.*expected layout"):
         PascalContext(root, "val")
+    voc = make_voc(tmp_path / "VOC2012", tmp_path / "sbd")
+    (tmp_path / "sbd" / "val.txt").write_text("")  # train_aug would quietly lose SBD's val images
+    with pytest.raises(ValueError, match=r"split list .*sbd/val\.txt is empty"):
+        VOC(voc, "train_aug", sbd_root=tmp_path / "sbd")
 
 
 def test_image_without_mask(tmp_path):

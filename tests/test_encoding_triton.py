@@ -12,6 +12,7 @@ import importlib
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
@@ -186,6 +187,21 @@ def test_self_check_passes_and_a_broken_kernel_falls_back_to_matmul(monkeypatch)
     with pytest.warns(UserWarning, match="self-check.*using impl='matmul'"):
         assert not module.triton_usable(torch.device(DEVICE))
     assert not module.triton_usable(torch.device(DEVICE))  # remembered, warned once
+
+
+@pytest.mark.parametrize("grad_mode", [torch.no_grad, torch.inference_mode])
+def test_self_check_passes_under_any_grad_mode(monkeypatch, grad_mode):
+    """The first ``auto`` call often comes from evaluation: the check must still take gradients and pass."""
+    module = importlib.import_module("encnet.nn.encoding")
+    monkeypatch.setattr(module, "_TRITON_CHECKED", {})
+    with grad_mode(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a failed check warns: make it fail the test
+        assert module.triton_usable(torch.device(DEVICE))
+        assert not torch.is_grad_enabled()  # the caller's mode is back
+        layer = Encoding(8, 4, impl="triton").to(DEVICE)
+        x = torch.randn(2, 8, 3, 5, device=DEVICE)
+        torch.testing.assert_close(layer(x), encoding_matmul(x.flatten(2), layer.codewords, layer.scale))
+    assert module._TRITON_CHECKED == {str(torch.device(DEVICE)): True}
 
 
 def test_model_config_default_is_auto(compose_train):

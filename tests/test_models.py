@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from encnet.models import FCN, EncNet
+from encnet.models import FCN, EncNet, ResNet
 from encnet.tasks import SegmentationTask
 
 TINY_BACKBONE = {"depth": 18, "width": 0.125}
@@ -95,6 +95,33 @@ def test_checkpoint_reloads_by_itself(tmp_path):
     x = torch.randn(1, 3, 24, 24)
     torch.testing.assert_close(reloaded(x), task.eval()(x))
     assert reloaded.hparams.num_codes == 4
+
+
+@pytest.mark.parametrize("segmentor", [EncNet, FCN])
+def test_segmentor_loads_pretrained_backbone_on_demand(tmp_path, segmentor):
+    source = ResNet(**TINY_BACKBONE)
+    torch.save(source.state_dict(), tmp_path / "resnet18.pth")
+    net = segmentor(3, TINY_BACKBONE | {"pretrained": str(tmp_path / "resnet18.pth")}, head_channels=16)
+    assert not torch.equal(net.backbone.layer1[0].conv1.weight, source.layer1[0].conv1.weight)
+    head = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("backbone.")}
+    net.load_pretrained_weights()
+    for key, value in source.state_dict().items():
+        assert torch.equal(net.backbone.state_dict()[key], value), key
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in head.items())  # the heads are untouched
+
+
+def test_checkpoint_reloads_without_its_pretrained_file(tmp_path):
+    import pytorch_lightning as pl
+
+    backbone = TINY_BACKBONE | {"pretrained": str(tmp_path / "gone" / "resnet18.pth")}
+    task = SegmentationTask("encnet", 3, backbone=backbone, head_channels=16, num_codes=4)
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=0)
+    trainer.strategy.connect(task)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    reloaded = SegmentationTask.load_from_checkpoint(tmp_path / "m.ckpt").eval()
+    assert reloaded.hparams.backbone["pretrained"].endswith("gone/resnet18.pth")
+    x = torch.randn(1, 3, 24, 24)
+    torch.testing.assert_close(reloaded(x), task.eval()(x))
 
 
 def test_optimizer_groups_and_poly_schedule():

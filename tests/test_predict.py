@@ -15,10 +15,11 @@ from PIL import Image
 
 import encnet
 from encnet.data.context_scenes import CLASSES
+from encnet.data.images import read_rgb
 from encnet.data.transforms import eval_transform
 from encnet.checkpoints import load_task
 from encnet.inference import MultiScaleInference
-from encnet.prediction import PredictionError, read_rgb
+from encnet.prediction import PredictionError
 from encnet.visualize import palette
 
 # name → (height, width) of the readable inputs

@@ -83,8 +83,9 @@ def test_unknown_key_is_hydra_error(compose_train):
 
 def test_missing_pretrained_file_is_named(compose_train, tmp_path):
     cfg = compose_train(f"model.backbone.pretrained={tmp_path}/missing_resnet.pth")
-    with pytest.raises(Exception, match="missing_resnet.pth"):
-        instantiate(cfg.model)
+    task = instantiate(cfg.model)  # construction never reads the file
+    with pytest.raises(FileNotFoundError, match="missing_resnet.pth"):
+        task.net.load_pretrained_weights()
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -114,7 +114,9 @@ def test_imagenet_resnetv1c_loads_as_backbone_pretrained(pair, tmp_path):
     net, _, image, _ = pair
     state = dict(net.backbone.state_dict()) | {"fc.weight": torch.zeros(1000, 2048), "fc.bias": torch.zeros(1000)}
     torch.save({"state_dict": state}, tmp_path / "resnet_v1c.pth")
-    ours = ResNet(net.backbone.depth, deep_stem=True, pretrained=str(tmp_path / "resnet_v1c.pth")).double().eval()
+    ours = ResNet(net.backbone.depth, deep_stem=True, pretrained=str(tmp_path / "resnet_v1c.pth"))
+    ours.load_pretrained_weights()
+    ours = ours.double().eval()
     with torch.no_grad():
         theirs = net.double().eval().backbone(image)
         features = ours(image)

@@ -1,8 +1,20 @@
-"""Where the Hydra configs live: ``encnet/conf`` inside an installed wheel, ``<repo>/conf`` in a checkout."""
+"""Where the Hydra configs live (``encnet/conf`` inside an installed wheel, ``<repo>/conf`` in a checkout), and the
+OmegaConf resolvers they use (registered on import, before any composition)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 _PACKAGED = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "conf"
+
+
+def if_validating(val_size: int, metric: str) -> str | None:
+    """``${if_validating:${data.val_size},val/top1_err}``: ``metric`` when there is a validation split
+    (``val_size`` > 0), else None (a checkpoint callback then keeps the last epoch)."""
+    return metric if int(val_size) > 0 else None
+
+
+OmegaConf.register_new_resolver("if_validating", if_validating, replace=True)

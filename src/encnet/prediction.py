@@ -7,8 +7,9 @@ For every input image ``<stem>.<ext>`` two files are written to ``output_dir``:
 * ``<stem>_overlay.jpg``: the colours blended over the photo, with a legend of the classes present.
 
 Inputs are a file, a directory (its files, not recursing, hidden ones skipped) or a glob pattern; any size,
-and grayscale, palette, RGBA and 16-bit images are converted to 8-bit RGB. A file that cannot be read as an
-image does not stop the others: all failures are raised together, by name, once every good image is written.
+and grayscale, palette, RGBA and 16-bit images are converted to 8-bit RGB as the datasets read them
+(:mod:`encnet.data.images`), EXIF rotation applied. A file that cannot be read as an image does not stop the
+others: all failures are raised together, by name, once every good image is written.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from pathlib import Path
 import numpy as np
 import rich.progress
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import Tensor
 
+from encnet.data.images import read_rgb
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
 from encnet.inference import MultiScaleInference
 from encnet.outputs import require_writable
 from encnet.visualize import indexed_png, overlay, palette
-
-HIGH_BIT_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # 16-bit grey (PIL reads some as 32-bit "I")
 
 
 class PredictionError(RuntimeError):
@@ -53,20 +53,6 @@ def find_inputs(spec: str | Path) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"input={spec}: no such file, no files in that directory, or no glob match")
     return files
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """Any image file → H×W×3 uint8 RGB (EXIF rotation applied; 16-bit scaled to 8 bits; alpha dropped)."""
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)
-        if image.mode in HIGH_BIT_DEPTH_MODES:
-            grey = np.asarray(image, dtype=np.float64) / 257.0  # 0..65535 → 0..255
-            image = Image.fromarray(grey.clip(0, 255).round().astype(np.uint8))
-        elif image.mode == "F":
-            values = np.asarray(image, dtype=np.float64)
-            low, high = values.min(), values.max()
-            image = Image.fromarray(((values - low) / max(high - low, 1e-12) * 255).round().astype(np.uint8))
-        return np.asarray(image.convert("RGB"))
 
 
 def output_paths(output_dir: Path, source: Path) -> tuple[Path, Path]:
@@ -129,7 +115,7 @@ def predict(
             failures[source] = f"its outputs would replace those of {stems[source.stem]} (same name stem)"
             continue
         try:
-            image = read_rgb(source)
+            image = read_rgb(source, exif_transpose=True)
         except (OSError, ValueError, Image.DecompressionBombError) as err:
             failures[source] = f"not a readable image ({type(err).__name__}: {err})"
             continue

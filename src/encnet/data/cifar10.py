@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import torch
 from albumentations.pytorch import ToTensorV2
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from encnet.data.loaders import LoadersDataModule
 
@@ -145,7 +145,7 @@ class CIFAR10(Dataset):
         batches = {"train": TRAIN_BATCHES, "test": TEST_BATCHES}.get(split)
         if batches is None:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        self.root = Path(root).expanduser()
+        self.root, self.split = Path(root).expanduser(), split
         if not self.root.is_dir():
             raise FileNotFoundError(f"CIFAR-10 directory {self.root} does not exist; expected layout: {LAYOUT} "
                                     "(or set data.download=true)")
@@ -199,10 +199,11 @@ class CIFAR10DataModule(LoadersDataModule):
         download: fetch and md5-check the official archive when ``root`` lacks the batches.
         verify_md5: check each batch file against its official md5 before reading.
         val_size: images held out of the 50 000 training images for validation (a fixed random subset drawn
-            with ``split_seed``); 0 trains on all of them and validates on the test batch (CIFAR papers,
-            this one included, report test error).
+            with ``split_seed``; default 5 000). 0: no validation split at all (no validation loop; train on
+            all 50 000 and report the test error of the final model, as CIFAR papers do).
         pad, pad_mode, flip: training augmentation (see :func:`train_transform`).
-    The test loader always serves the official test batch.
+    The test loader always serves the official test batch, which is read only for testing or prediction:
+    nothing that selects a model ever sees it.
     """
 
     def __init__(
@@ -211,7 +212,7 @@ class CIFAR10DataModule(LoadersDataModule):
         num_classes: int = NUM_CLASSES,
         download: bool = False,
         verify_md5: bool = True,
-        val_size: int = 0,
+        val_size: int = 5000,
         split_seed: int = 0,
         batch_size: int = 128,
         val_batch_size: int = 256,
@@ -242,19 +243,24 @@ class CIFAR10DataModule(LoadersDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         hp = self.hparams
-        if self.test_set is None:
-            self.test_set = CIFAR10(self.root, "test", eval_transform(hp.mean, hp.std), hp.verify_md5)
-            self.class_names = self.test_set.classes
+        if self.class_names is None:
+            self.class_names = read_class_names(self.root, hp.verify_md5)
         if stage in (None, "fit", "validate") and self.train_set is None:
             train = CIFAR10(self.root, "train", train_transform(hp.pad, hp.pad_mode, hp.flip, hp.mean, hp.std),
                             hp.verify_md5)
             if not 0 <= hp.val_size < len(train):
                 raise ValueError(f"data.val_size must lie in [0, {len(train)}), got {hp.val_size}")
             if hp.val_size == 0:
-                self.train_set, self.val_set = train, self.test_set
+                self.train_set = train
             else:
                 order = torch.randperm(len(train), generator=torch.Generator().manual_seed(hp.split_seed)).tolist()
                 held_out = train.with_transform(eval_transform(hp.mean, hp.std))
                 self.train_set = Subset(train, order[hp.val_size:])
                 self.val_set = Subset(held_out, order[: hp.val_size])
+        if stage in (None, "test", "predict") and self.test_set is None:
+            self.test_set = CIFAR10(self.root, "test", eval_transform(hp.mean, hp.std), hp.verify_md5)
+
+    def val_dataloader(self) -> DataLoader | list:
+        """The held-out images; with ``val_size=0`` none (an empty list: Lightning then runs no validation)."""
+        return [] if self.hparams.val_size == 0 else super().val_dataloader()
 

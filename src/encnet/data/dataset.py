@@ -3,10 +3,12 @@
 A subclass says only how to find its pairs (``find_pairs``) and how to map its stored labels
 (``label_table``); this class does the checks and the reading:
 
-* at construction (cheap: names only): the root and the split's directories / lists exist, every image has
-  its annotation, the split is not empty; with ``verify=True`` also every file is read once (slow);
-* per sample, as it is read: both files decode, the mask is single-channel and of the image's size, every
-  stored label maps to a class or to the ignore index.
+* at construction (cheap: names only): the root and the split's directories / lists exist, no split list is
+  empty, every image has its annotation, the split is not empty; with ``verify=True`` also every file is read
+  once (slow);
+* per sample, as it is read: both files decode (images of any mode become 8-bit RGB,
+  :mod:`encnet.data.images`), the mask is single-channel and of the image's size, every stored label maps to
+  a class or to the ignore index.
 
 Every error names the offending path and quotes the dataset's expected layout.
 
@@ -23,6 +25,8 @@ import numpy as np
 import scipy.io
 from PIL import Image
 from torch.utils.data import Dataset
+
+from encnet.data.images import read_rgb
 
 IGNORE_INDEX = 255
 INVALID = -1  # label_table entry of a stored label that must not occur
@@ -43,12 +47,6 @@ def identity_labels(num_classes: int, ignore_index: int = IGNORE_INDEX) -> np.nd
     table[:num_classes] = np.arange(num_classes)
     table[255] = ignore_index
     return table
-
-
-def read_image(path: Path) -> np.ndarray:
-    """H×W×3 uint8 RGB image."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def read_mask(path: Path) -> np.ndarray:
@@ -110,7 +108,7 @@ class SegmentationDataset(Dataset):
         raise NotImplementedError
 
     # -- cheap checks for find_pairs ------------------------------------------------------------------
-    def layout_error(self, message: str, error: type[OSError] = FileNotFoundError) -> OSError:
+    def layout_error(self, message: str, error: type[Exception] = FileNotFoundError) -> Exception:
         """``error`` whose message ends with the dataset's expected layout."""
         return error(f"{message}; expected layout:\n{self.layout}")
 
@@ -125,9 +123,12 @@ class SegmentationDataset(Dataset):
         return path
 
     def read_list(self, path: Path) -> list[str]:
-        """Non-empty, stripped lines of a split list (one sample id per line)."""
+        """Non-empty, stripped lines of a split list (one sample id per line); a list without any is an error."""
         self.require_file(path, "split list")
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        if not ids:
+            raise self.layout_error(f"split list {path} is empty (one sample id per line expected)", ValueError)
+        return ids
 
     def require_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
         """``pairs``, once every image and every annotation is checked to exist."""
@@ -152,7 +153,7 @@ class SegmentationDataset(Dataset):
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw (image H×W×3 uint8, mask H×W int64 of class ids / ignore), validated."""
         image_path, mask_path = self.samples[index]
-        image, raw = self.read(image_path, read_image), self.read(mask_path, read_mask)
+        image, raw = self.read(image_path, read_rgb), self.read(mask_path, read_mask)
         if raw.ndim != 2:
             raise ValueError(f"annotation {mask_path} must be a single-channel label map, got shape {raw.shape}")
         if raw.shape != image.shape[:2]:

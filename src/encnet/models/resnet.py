@@ -1,7 +1,9 @@
 """Dilated ResNet backbone (He et al. 2016; dilation as in the paper §4: stages 3–4 dilated, output stride 8).
 
 The parameter names follow torchvision's ResNet (``conv1``, ``bn1``, ``layer1.0.conv1`` …), so a torchvision
-ImageNet state_dict loads with ``pretrained=/path/to/resnet50.pth``. The deep stem (three 3×3 convs, widths
+ImageNet state_dict loads with ``pretrained=/path/to/resnet50.pth`` — on demand, through
+:meth:`ResNet.load_pretrained_weights`, never on construction (a checkpoint that names a file stays rebuildable
+without it, and offline). The deep stem (three 3×3 convs, widths
 w, w, 2w) is ``conv1`` as a Sequential (indices 0, 3, 6 the convs, 1, 4 their BatchNorms) followed by ``bn1``,
 the layout of PyTorch-Encoding's ``resnet50s`` (w = 64); open-mmlab's ResNetV1c (``stem.*``, w = 32) is renamed
 to it on loading (:func:`rename_open_mmlab_stem`). Width multipliers ≠ 1 change shapes, so no published
@@ -83,7 +85,8 @@ class ResNet(nn.Module):
         stem_width: s of the deep stem; ``None``: half the base width (32 at ``width=1``: open-mmlab's
             ResNetV1c); PyTorch-Encoding's ``resnet50s`` has 64.
         width: multiplier on the base width 64 (0.25 gives a CPU-sized network).
-        pretrained: path or URL of a torchvision-layout state_dict, or None.
+        pretrained: path or URL of a torchvision-layout state_dict, or None. Only stored here: construction
+            never reads it; :meth:`load_pretrained_weights` does (when training starts from scratch).
     """
 
     def __init__(
@@ -132,9 +135,13 @@ class ResNet(nn.Module):
         self.layer4 = self._stage(block, base * 8, layers[3], s4, d4, d3)
         self.stage_channels = [base * m * block.expansion for m in (1, 2, 4, 8)]
         self.output_stride = output_stride
+        self.pretrained = pretrained
         msra_init_(self)
-        if pretrained:
-            load_pretrained(self, pretrained)
+
+    def load_pretrained_weights(self) -> None:
+        """Load ``pretrained`` into this backbone (:func:`load_pretrained`); nothing when it is None."""
+        if self.pretrained:
+            load_pretrained(self, self.pretrained)
 
     def _stage(self, block, width: int, blocks: int, stride: int, dilation: int, prev_dilation: int) -> nn.Sequential:
         out_ch = width * block.expansion

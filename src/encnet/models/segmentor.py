@@ -41,6 +41,12 @@ class Segmentor(nn.Module):
         self.backbone = ResNet(**(backbone or {}))
         self.aux_head = FCNHead(self.backbone.stage_channels[2], num_classes, aux_channels) if aux else None
 
+    def load_pretrained_weights(self) -> None:
+        """Load the backbone's ImageNet weights (``backbone.pretrained``; nothing when None), see
+        :meth:`encnet.models.resnet.ResNet.load_pretrained_weights`. Construction never reads them: call this
+        when training starts from scratch, not when resuming or rebuilding from a checkpoint."""
+        self.backbone.load_pretrained_weights()
+
     def decode(self, features: list[Tensor]) -> dict[str, Tensor]:
         """Stage features [c1..c4] → dict with ``out`` logits at feature resolution and extra outputs."""
         raise NotImplementedError

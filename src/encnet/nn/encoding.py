@@ -13,8 +13,8 @@ Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
 ``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the others.
 ``encoding_triton`` (:mod:`encnet.nn.encoding_triton`) fuses both steps and their gradients in Triton kernels.
 ``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed and the kernels pass a
-self-check on that device (:func:`triton_usable`), the matmul form otherwise; a model being exported or traced
-(ONNX, TorchScript) always runs the matmul form.
+self-check on that device (:func:`triton_usable`; it takes gradients whatever the caller's grad mode), the
+matmul form otherwise; a model being exported or traced (ONNX, TorchScript) always runs the matmul form.
 """
 
 from __future__ import annotations
@@ -100,6 +100,15 @@ def triton_usable(device: torch.device) -> bool:
 
 
 def _self_check(device: torch.device) -> bool:
+    """Triton vs matmul form, output and gradients, on a small input on ``device`` (CPU: the interpreter).
+
+    Runs with gradients on whatever the caller's grad mode (``no_grad``, ``inference_mode``: the first call often
+    comes from evaluation), on fresh tensors made here."""
+    with torch.inference_mode(False), torch.enable_grad():
+        return _compare_with_matmul(device)
+
+
+def _compare_with_matmul(device: torch.device) -> bool:
     from encnet.nn.encoding_triton import encoding_triton
 
     g = torch.Generator().manual_seed(0)
