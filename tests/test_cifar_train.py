@@ -103,8 +103,6 @@ def test_val_size_zero_fits_without_validation_then_tests(compose_train, cifar_r
     _assert_test_batch_read_after_training(events)
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="encnet.train.train takes trainer.validate(...)[0], which is [] without a validation split")
 def test_val_size_zero_trains_and_tests_through_train(compose_train, tmp_path, cifar_root, monkeypatch):
     events = _spy_reads(monkeypatch)
     record = train(_all_50000(compose_train, cifar_root))

@@ -86,6 +86,31 @@ def test_missing_pretrained_file_is_named(compose_train, tmp_path):
     task = instantiate(cfg.model)  # construction never reads the file
     with pytest.raises(FileNotFoundError, match="missing_resnet.pth"):
         task.net.load_pretrained_weights()
+    with pytest.raises(FileNotFoundError, match="missing_resnet.pth"):  # training from scratch reads it
+        train(cfg)
+
+
+def test_pretrained_backbone_loads_at_train_start_and_is_not_needed_after(compose_train, tmp_path):
+    """Training from scratch starts from the pretrained file's weights (lr=0 keeps them); the checkpoint then
+    rebuilds, evaluates and resumes without the file."""
+    from encnet.checkpoints import load_task
+    from encnet.models import ResNet
+
+    weights = tmp_path / "resnet.pth"
+    donor = ResNet(depth=18, width=0.125)
+    torch.save(donor.state_dict(), weights)
+    cfg = compose_train(f"model.backbone.pretrained={weights}", "model.lr=0", "callbacks=default",
+                        "callbacks.wandb_media=null", "trainer.max_epochs=1")
+    record = train(cfg)
+    task = load_task(record["checkpoint"])
+    assert torch.equal(task.net.backbone.conv1.weight, donor.conv1.weight)
+    weights.unlink()
+    rebuilt = load_task(record["checkpoint"])
+    assert torch.equal(rebuilt.net.backbone.conv1.weight, donor.conv1.weight)
+    resumed = compose_train(f"model.backbone.pretrained={weights}", "model.lr=0", "callbacks=default",
+                            "callbacks.wandb_media=null", "trainer.max_epochs=2", f"ckpt_path={record['checkpoint']}")
+    resumed.paths.output_dir = str(tmp_path / "resumed")
+    assert train(resumed)["resumed_from"] == record["checkpoint"]
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -49,7 +49,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer = build_trainer(cfg)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    results = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
+    validated = trainer.validate(model, datamodule=datamodule, verbose=False)
+    results = validated[0] if validated else {}  # no validation split (CIFAR with data.val_size=0)
     if cfg.get("test_after_fit", False):
         results |= trainer.test(model, datamodule=datamodule, verbose=False)[0]
 

@@ -71,11 +71,8 @@ class BaseTask(pl.LightningModule):
         self.metrics = torch.nn.ModuleDict({stage: metrics.clone(prefix=f"{stage}/") for stage in STAGES})
 
     def load_initial_weights(self) -> None:
-        """Load the network's initial (ImageNet) weights, e.g. ``backbone.pretrained``. Called when training
-        starts from scratch, never when a checkpoint is rebuilt: a checkpoint does not need them again."""
-        load = getattr(self.net, "load_pretrained_weights", None)
-        if load is not None:
-            load()
+        """Load the network's initial (e.g. ImageNet) weights; none by default. Called when training starts
+        from scratch, never when a checkpoint is rebuilt: a checkpoint does not need them again."""
 
     def class_names(self) -> list[str]:
         names = self.hparams.get("class_names")

@@ -95,6 +95,10 @@ class SegmentationTask(BaseTask):
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)["out"]
 
+    def load_initial_weights(self) -> None:
+        """The backbone's ImageNet weights (``backbone.pretrained``), read now, not at construction."""
+        self.net.load_pretrained_weights()
+
     def compute_losses(self, outputs: dict[str, Tensor], masks: Tensor) -> dict[str, Tensor]:
         """Each loss term (unweighted) and their weighted sum under ``loss``."""
         hp = self.hparams
