@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -24,7 +23,7 @@ from pytorch_lightning.callbacks import RichProgressBar
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
 from encnet.entrypoint import finish_loggers, instantiate_all, load_task
-from encnet.reporting import print_config, print_metrics, write_metrics
+from encnet.reporting import print_config, print_metrics, write_confusion, write_metrics
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
@@ -46,8 +45,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    np.savetxt(output_dir / "confusion_matrix.csv", task.confusion["test"].numpy(), fmt="%d", delimiter=",",
-               header=",".join(task.class_names()))
+    write_confusion(output_dir / "confusion_matrix.csv", task.confusion["test"].numpy(), task.class_names())
     record = write_metrics(
         output_dir / "metrics.json",
         results,

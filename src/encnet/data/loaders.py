@@ -5,6 +5,13 @@ torch's global seeds), so every loader re-seeds its dataset's augmentation from 
 worker from its torch worker seed (distinct per worker and rank, derived from the run's seed for each new
 iterator), and a loader without workers once, from the global torch RNG. Same ``seed``, same machine →
 the same augmented batches in the same order, with or without workers.
+
+Distributed evaluation (``trainer=ddp``, ``trainer=ddp_cpu``, several nodes): the val / test / predict loaders
+give each process every world_size-th image with Lightning's ``UnrepeatedDistributedSampler``, so every image
+is evaluated exactly once and the synchronised metrics equal a single process's for any split size. (Lightning's
+own choice for val and test, ``DistributedSampler``, pads the last round with repeated images, which would count
+them twice.) The processes may then run one batch more or less than each other, which evaluation allows. The
+train loader keeps Lightning's ``DistributedSampler`` (shuffled per epoch, equal batch counts).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.seed import pl_worker_init_function
+from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 
@@ -46,13 +54,28 @@ class LoadersDataModule(pl.LightningDataModule):
     def test_batch_size(self) -> int:
         return self.hparams.val_batch_size
 
+    def _eval_sampler(self, dataset: Dataset) -> UnrepeatedDistributedSampler | None:
+        """In a distributed run, the sampler that gives this process every world_size-th image of ``dataset``
+        (each image once over all processes); None otherwise (Lightning leaves a single process's loader as is)."""
+        kwargs = self.trainer.distributed_sampler_kwargs if self.trainer is not None else None
+        if not kwargs or kwargs.get("num_replicas", 1) <= 1:
+            return None
+        if len(dataset) < kwargs["num_replicas"]:
+            raise ValueError(f"{type(dataset).__name__} has {len(dataset)} evaluation image(s), fewer than the "
+                             f"{kwargs['num_replicas']} processes of this distributed run (trainer.devices × "
+                             "trainer.num_nodes): every process needs one; use fewer processes or more images")
+        return UnrepeatedDistributedSampler(dataset, num_replicas=kwargs["num_replicas"], rank=kwargs["rank"],
+                                            shuffle=False)
+
     def _loader(self, dataset: Dataset | None, batch_size: int, shuffle: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}: call setup() for this stage before asking for its loader")
         workers = self.hparams.num_workers
         if workers == 0:
             seed_augmentation(dataset, int(torch.randint(2**31, ())))
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, num_workers=workers,
+        sampler = None if shuffle else self._eval_sampler(dataset)
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, drop_last=shuffle,
+                          num_workers=workers,
                           persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
                           worker_init_fn=seed_worker if workers > 0 else None)
 

@@ -20,7 +20,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassJaccardIndex
 
 from encnet.inference import MultiScaleInference
@@ -81,6 +81,9 @@ class SegmentationTask(pl.LightningModule):
         )  # Jaccard and confusion matrix share one confusion-matrix state (torchmetrics compute groups)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        # loss_ce: the mean over every labelled pixel of the split, whatever the batches and processes (reduced as
+        # float sums; Lightning's sync_dist mean truncates its integer batch count when processes differ in images)
+        self.eval_loss = torch.nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
         self.inference: MultiScaleInference | None = None
         self.confusion: dict[str, Tensor] = {}  # stage → num_classes×num_classes (rows: target) of the last epoch
 
@@ -118,11 +121,14 @@ class SegmentationTask(pl.LightningModule):
             return
         logits = self(images)
         loss = F.cross_entropy(logits, masks, ignore_index=self.hparams.ignore_index)
-        self.log(f"{stage}/loss_ce", loss, sync_dist=True, batch_size=images.shape[0])
+        self.eval_loss[stage].update(loss, weight=(masks != self.hparams.ignore_index).sum())
         metrics.update(logits.argmax(dim=1), masks)
 
     def _eval_epoch_end(self, metrics: MetricCollection, stage: str) -> None:
         values = metrics.compute()
+        if self.eval_loss[stage].update_count:
+            values[f"{stage}/loss_ce"] = self.eval_loss[stage].compute()
+            self.eval_loss[stage].reset()
         per_class = values.pop(f"{stage}/IoU")
         self.confusion[stage] = confusion = values.pop(f"{stage}/confusion").detach().cpu()
         background = getattr(self._datamodule(), "background_index", None)
