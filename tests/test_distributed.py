@@ -13,12 +13,15 @@ from types import SimpleNamespace
 import pytest
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from omegaconf import read_write
 from pytorch_lightning.strategies import DDPStrategy
 from torch.utils.data import TensorDataset
 
 from encnet.data.loaders import LoadersDataModule
 from encnet.entrypoint import load_task
+from encnet.distributed import check_launch
 from encnet.reporting import print_config, print_metrics, rank_zero_only, write_confusion, write_metrics
 
 from .conftest import TINY
@@ -33,6 +36,27 @@ def test_ddp_configs_compose(compose_train):
     assert trainer.strategy._get_process_group_backend() == "gloo"
     gpu = compose_train("trainer=ddp").trainer
     assert (gpu.accelerator, gpu.strategy, gpu.sync_batchnorm, gpu.num_nodes) == ("gpu", "ddp", True, 1)
+
+
+def _as_multirun(cfg) -> None:
+    with read_write(cfg.hydra):
+        cfg.hydra.mode = "MULTIRUN"
+    HydraConfig().set_config(cfg)
+
+
+def test_multirun_of_a_relaunching_ddp_run_is_refused(compose_train, monkeypatch):
+    """Lightning would start rank 1 by re-running the command line, i.e. the whole sweep: refused before fit."""
+    from encnet.train import train
+
+    monkeypatch.setattr(pl.Trainer, "fit", lambda *a, **k: pytest.fail("reached Trainer.fit"))
+    cfg = compose_train("trainer=ddp_cpu")
+    _as_multirun(cfg)
+    with pytest.raises(ValueError, match=r"DDPStrategy with trainer.devices=2 .* under -m \(multirun\)"):
+        train(cfg)
+    check_launch(instantiate(compose_train("trainer=ddp_cpu").trainer, logger=False))  # a single run is fine
+    cfg = compose_train("trainer=ddp_cpu", "trainer.devices=1")
+    _as_multirun(cfg)
+    check_launch(instantiate(cfg.trainer, logger=False))  # one process: nothing is re-run
 
 
 @pytest.mark.parametrize("rank", [0, 1])

@@ -22,6 +22,7 @@ from pytorch_lightning.callbacks import RichProgressBar
 
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
+from encnet.distributed import check_launch
 from encnet.entrypoint import finish_loggers, instantiate_all, load_task
 from encnet.reporting import print_config, print_metrics, write_confusion, write_metrics
 
@@ -38,6 +39,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_all(cfg.get("logger"))
     progress = [RichProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else []
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers, callbacks=progress)
+    check_launch(trainer)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]

@@ -20,6 +20,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 
 from encnet.config import CONFIG_DIR
 from encnet.console import quiet_dependencies
+from encnet.distributed import check_launch
 from encnet.entrypoint import finish_loggers, instantiate_all
 from encnet.reporting import print_config, print_metrics, write_metrics
 
@@ -56,6 +57,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if not cfg.trainer.get("enable_progress_bar", True):  # the switch wins over callbacks' progress bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    check_launch(trainer)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
