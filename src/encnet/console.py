@@ -10,6 +10,9 @@ The rest is switched off where it arises, by name, so that every other message s
   to size the lr schedule, and its TPU / HPU lines (the GPU line stays: it says where the run runs);
 * torch's deprecation of ``LeafSpec``, which Lightning and torch.export still construct, is ignored (that
   message only);
+* in a distributed run, Lightning's advice to log epoch-level values with ``sync_dist=True`` is ignored: the
+  metrics logged at the end of an evaluation epoch come from torchmetrics' ``compute``, which has already
+  reduced their states over all processes;
 * wandb is silent (``conf/logger/wandb.yaml``), and :class:`encnet.loggers.WandbLogger` does not pass the
   ``anonymous`` argument that wandb has deprecated.
 """
@@ -47,3 +50,4 @@ def quiet_dependencies() -> None:
         logger.addFilter(DropMessages(DROPPED_LIGHTNING_INFO))
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
                             category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\('[^']*', \.\.\., sync_dist=True\)`")

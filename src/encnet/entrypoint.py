@@ -15,6 +15,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
 from encnet.console import quiet_dependencies
+from encnet.distributed import check_launch
 from encnet.outputs import require_writable
 from encnet.reporting import metrics_record, print_config, print_metrics, write_metrics
 
@@ -45,6 +46,7 @@ def build_trainer(cfg: DictConfig, callbacks: list[pl.Callback] | None = None) -
     if not cfg.trainer.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    check_launch(trainer)  # a DDP run that re-runs the command line cannot be a multirun job
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return trainer

@@ -1,5 +1,10 @@
 """Console and file reports of a run: the composed config as a rich tree, final metrics as a table and
-as ``metrics.json``."""
+as ``metrics.json``.
+
+In a distributed run every process runs the entry point: the config is printed by global rank 0 only
+(Lightning's ``rank_zero_only``, whose rank is known from the environment before the trainer exists), and
+:func:`encnet.entrypoint.report` writes and prints the results on rank 0 only.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ import rich.syntax
 import rich.table
 import rich.tree
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
 
 
+@rank_zero_only
 def print_config(cfg: DictConfig, order: tuple[str, ...] = ("data", "model", "trainer", "callbacks", "logger")) -> None:
     """Print the composed config as a tree, one branch per top-level group (``order`` first)."""
     tree = rich.tree.Tree("config", style="bold")

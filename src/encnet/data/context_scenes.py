@@ -32,6 +32,7 @@ once as PNG images and PNG masks in ADE20K's layout (labels stored +1, 0 = unlab
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -44,6 +45,8 @@ from PIL import Image
 
 from encnet.data.ade20k import ADE20K, SPLIT_DIRS
 from encnet.data.datamodule import SegmentationDataModule
+
+log = logging.getLogger(__name__)
 
 VERSION = 2
 CLASSES = (
@@ -304,5 +307,11 @@ class ContextScenesDataModule(SegmentationDataModule):
         super().__init__(root=str(Path(cache_dir).expanduser() / name), dataset="encnet.data.ContextScenes", **kwargs)
 
     def prepare_data(self) -> None:
+        """Generate the dataset unless it is cached. Lightning calls this in one process per node (local rank
+        0, ``prepare_data_per_node``) while the others wait at a barrier; ``setup`` only reads, and
+        :func:`generate` renames a complete dataset into place, so jobs sharing the cache never see half of one."""
         hp = self.hparams
+        cached = (self.root / "COMPLETE").is_file()
         generate(self.root, hp.num_train, hp.num_val, hp.image_size, hp.seed)
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        log.debug("context_scenes: %s %s (global rank %d)", "found" if cached else "generated", self.root, rank)

@@ -8,6 +8,13 @@ the global torch RNG. So an epoch's shuffle and augmentation are a function of t
 start: same ``seed``, same machine → the same batches, and a run resumed with its random state
 (:class:`encnet.callbacks.RandomStateCheckpoint`) continues exactly. Evaluation loaders augment nothing
 and draw from a private generator, so validating never moves the training run's random state.
+
+Distributed evaluation (``trainer=ddp``, ``trainer=ddp_cpu``, several nodes): the val / test / predict loaders
+give each process every world_size-th image with Lightning's ``UnrepeatedDistributedSampler``, so every image
+is evaluated exactly once and the synchronised metrics equal a single process's for any split size. (Lightning's
+own choice for val and test, ``DistributedSampler``, pads the last round with repeated images, which would count
+them twice.) The processes may then run one batch more or less than each other, which evaluation allows. The
+train loader keeps Lightning's ``DistributedSampler`` (shuffled per epoch, equal batch counts).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.seed import pl_worker_init_function
+from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 EVAL_LOADER_SEED = 0
@@ -66,6 +74,19 @@ class LoadersDataModule(pl.LightningDataModule):
         """What a task must know of this data, as keyword arguments of its constructor (none by default)."""
         return {}
 
+    def _eval_sampler(self, dataset: Dataset) -> UnrepeatedDistributedSampler | None:
+        """In a distributed run, the sampler that gives this process every world_size-th image of ``dataset``
+        (each image once over all processes); None otherwise (Lightning leaves a single process's loader as is)."""
+        kwargs = self.trainer.distributed_sampler_kwargs if self.trainer is not None else None
+        if not kwargs or kwargs.get("num_replicas", 1) <= 1:
+            return None
+        if len(dataset) < kwargs["num_replicas"]:
+            raise ValueError(f"{type(dataset).__name__} has {len(dataset)} evaluation image(s), fewer than the "
+                             f"{kwargs['num_replicas']} processes of this distributed run (trainer.devices × "
+                             "trainer.num_nodes): every process needs one; use fewer processes or more images")
+        return UnrepeatedDistributedSampler(dataset, num_replicas=kwargs["num_replicas"], rank=kwargs["rank"],
+                                            shuffle=False)
+
     def _loader(self, dataset: Dataset | None, batch_size: int, train: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}: call setup() for this stage before asking for its loader")
@@ -73,7 +94,7 @@ class LoadersDataModule(pl.LightningDataModule):
         options = {"batch_size": batch_size, "num_workers": workers, "pin_memory": torch.cuda.is_available()}
         if train:
             return EpochSeededLoader(dataset, shuffle=True, drop_last=True, worker_init_fn=seed_worker, **options)
-        return DataLoader(dataset, shuffle=False, persistent_workers=workers > 0,
+        return DataLoader(dataset, shuffle=False, sampler=self._eval_sampler(dataset), persistent_workers=workers > 0,
                           generator=torch.Generator().manual_seed(EVAL_LOADER_SEED), **options)
 
     def train_dataloader(self) -> DataLoader:

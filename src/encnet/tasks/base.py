@@ -15,7 +15,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 
 STAGES = ("val", "test")
 
@@ -69,6 +69,10 @@ class BaseTask(pl.LightningModule):
         """Call at the end of a subclass's constructor: one metric collection per evaluation stage."""
         metrics = self.build_metrics()
         self.metrics = torch.nn.ModuleDict({stage: metrics.clone(prefix=f"{stage}/") for stage in STAGES})
+        # the evaluation loss: the mean over every target of the split (pixel or image), whatever the batches and
+        # processes (reduced as float sums; Lightning's sync_dist mean truncates its integer batch count when
+        # processes see unequal numbers of images, as distributed evaluation without repeats does)
+        self.eval_loss = torch.nn.ModuleDict({stage: MeanMetric() for stage in STAGES})
 
     def load_initial_weights(self) -> None:
         """Load the network's initial (e.g. ImageNet) weights; none by default. Called when training starts
@@ -121,11 +125,14 @@ class BaseTask(pl.LightningModule):
         else:
             scores = self(images)
             loss = F.cross_entropy(scores, targets, ignore_index=self.ignore_index)
-            self.log(f"{stage}/{self.eval_loss_name}", loss, sync_dist=True, batch_size=images.shape[0])
+            self.eval_loss[stage].update(loss, weight=(targets != self.ignore_index).sum())
         self.metrics[stage].update(scores.argmax(dim=1), targets)
 
     def _eval_epoch_end(self, stage: str) -> None:
         values = self.metrics[stage].compute()
+        if self.eval_loss[stage].update_count:  # not when testing through `inference` (no loss then)
+            values[f"{stage}/{self.eval_loss_name}"] = self.eval_loss[stage].compute()
+            self.eval_loss[stage].reset()
         if f"{stage}/confusion" in values:
             self.confusion[stage] = values.pop(f"{stage}/confusion").detach().cpu()
         self.log_epoch_metrics(values, stage)
