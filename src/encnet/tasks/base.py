@@ -131,7 +131,7 @@ class BaseTask(pl.LightningModule):
     def _eval_epoch_end(self, stage: str) -> None:
         values = self.metrics[stage].compute()
         if self.eval_loss[stage].update_count:  # not when testing through `inference` (no loss then)
-            values[f"{stage}/{self.eval_loss_name}"] = self.eval_loss[stage].compute()
+            self.log(f"{stage}/{self.eval_loss_name}", self.eval_loss[stage].compute())
             self.eval_loss[stage].reset()
         if f"{stage}/confusion" in values:
             self.confusion[stage] = values.pop(f"{stage}/confusion").detach().cpu()
