@@ -90,12 +90,13 @@ def test_val_size_zero_fits_without_validation_then_tests(compose_train, cifar_r
     assert cfg.callbacks.model_checkpoint.monitor is None
     events = _spy_reads(monkeypatch)
     datamodule, task = instantiate(cfg.data), instantiate(cfg.model)
-    trainer = instantiate(cfg.trainer, callbacks=[instantiate(cfg.callbacks.model_checkpoint)], logger=False)
+    trainer = instantiate(cfg.trainer, callbacks=[instantiate(cfg.callbacks.model_checkpoint),
+                                                  instantiate(cfg.callbacks.last_checkpoint)], logger=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*monitor.*")  # e.g. "could not find the monitored key"
         trainer.fit(task, datamodule=datamodule)
     assert trainer.checkpoint_callback.monitor is None and sum(trainer.num_val_batches) == 0
-    assert Path(trainer.checkpoint_callback.last_model_path).name == "last.ckpt"
+    assert Path(trainer.checkpoint_callbacks[1].best_model_path).name == "last.ckpt"
     assert Path(trainer.checkpoint_callback.best_model_path).name == "epoch001.ckpt"  # the final epoch
     assert "test_batch" not in events
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]

@@ -110,3 +110,17 @@ def test_trainer_writes_checkpoints_atomically(compose_train):
 
     trainer = build_trainer(compose_train("callbacks=default"))
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+def test_last_checkpoint_holds_the_final_weights(compose_train, tmp_path):
+    """The best checkpoint stays at epoch 0 (monitor: epoch, mode min), yet last.ckpt is rewritten every epoch
+    and metrics.json names it: it holds the weights the run ended with."""
+    from encnet.train import train
+
+    cfg = compose_train("callbacks=default", "callbacks.wandb_media=null", "trainer.max_epochs=3",
+                        "callbacks.model_checkpoint.monitor=epoch", "callbacks.model_checkpoint.mode=min")
+    record = train(cfg)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch000.ckpt", "last.ckpt"]
+    assert record["checkpoint"] == str(checkpoints / "last.ckpt")
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 2

@@ -40,6 +40,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise
 
 
+def latest_checkpoint(trainer: Any) -> str | None:
+    """The file holding ``trainer``'s newest weights among those its checkpoint callbacks wrote (``last.ckpt``
+    when another was written at the same time), or None."""
+    written = [Path(p) for c in trainer.checkpoint_callbacks for p in (c.last_model_path, c.best_model_path) if p]
+    written = [p for p in written if p.is_file()]
+    return str(max(written, key=lambda p: (p.stat().st_mtime_ns, p.name == "last.ckpt"))) if written else None
+
+
 def require_checkpoint(path: str | Path, key: str = "ckpt_path") -> Path:
     """``path`` as a Path once it is checked to be a whole checkpoint file; else one error naming ``key`` and
     the file (missing, truncated or corrupt: every member of the zip archive is CRC-checked, nothing unpickled)."""

@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from encnet.checkpoints import require_checkpoint, resume_path
+from encnet.checkpoints import latest_checkpoint, require_checkpoint, resume_path
 from encnet.config import CONFIG_DIR
 from encnet.entrypoint import build_trainer, report, start
 
@@ -54,14 +54,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("test_after_fit", False):
         results |= trainer.test(model, datamodule=datamodule, verbose=False)[0]
 
-    checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
+    checkpoint = latest_checkpoint(trainer)
     extra = {
         "seed": cfg.seed,
         "config_name": hydra_cfg.job.config_name,
         "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")},
         "overrides": list(hydra_cfg.overrides.task),
         "resumed_from": str(ckpt_path) if ckpt_path else None,
-        "checkpoint": checkpoint or None,
+        "checkpoint": checkpoint,
         "config": {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"},
     }
     stages = ("test", "val") if cfg.get("test_after_fit", False) else ("val",)
