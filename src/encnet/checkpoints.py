@@ -82,7 +82,7 @@ def resume_path(ckpt_path: str | None, runs_dir: Path, overrides: Iterable[str])
     for candidate in checkpoints([runs_dir.parent], runs_dir.name):
         saved = candidate.parent.parent / ".hydra" / "overrides.yaml"
         if saved.is_file() and _experiment(OmegaConf.load(saved)) == wanted:
-            return require_checkpoint(candidate, key="ckpt_path=last →")
+            return require_checkpoint(candidate, key="ckpt_path (last)")
     raise FileNotFoundError(f"ckpt_path=last: no run under {runs_dir} with a checkpoints/last.ckpt was made with "
                             f"these overrides {sorted(wanted)}; give the checkpoint's path instead")
 
