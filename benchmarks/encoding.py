@@ -26,13 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
+from measure import median_seconds, peak_memory, reset_peak_memory, synchronize
 
 from encnet.nn import encoding
 
@@ -77,49 +75,6 @@ def _forward_backward(impl, inputs, grad) -> None:
         t.grad = None
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-
-def _reset_peak_rss() -> int:
-    """Reset the peak RSS (Linux ≥ 4.0: write 5 to clear_refs) and return the current RSS in bytes."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return _status_kib("VmRSS") * 1024
-    except OSError:  # no /proc: fall back to the lifetime peak
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _peak_rss() -> int:
-    try:
-        return _status_kib("VmHWM") * 1024
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _median_time(step, args: argparse.Namespace) -> float:
-    """Median seconds of ``step()`` over ``--repeat`` runs (CUDA events on a GPU), after ``--warmup`` runs."""
-    cuda = args.device.startswith("cuda")
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.repeat):
-        if cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            step()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) / 1e3)
-        else:
-            start_s = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start_s)
-    return statistics.median(times)
-
-
 def child(args: argparse.Namespace) -> dict:
     """Measure one implementation in one dtype in this process (memory first, on a clean peak)."""
     if args.threads:
@@ -129,22 +84,16 @@ def child(args: argparse.Namespace) -> dict:
     # A tiny call first, so that lazily loaded kernels and thread pools do not count as the op's memory.
     small = [inputs[0].detach()[..., :8].clone().requires_grad_(), *inputs[1:]]
     _forward_backward(impl, small, grad)
-    if args.device.startswith("cuda"):
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        _forward_backward(impl, inputs, grad)
-        torch.cuda.synchronize()
-        extra = torch.cuda.max_memory_allocated() - before
-    else:
-        before = _reset_peak_rss()
-        _forward_backward(impl, inputs, grad)
-        extra = _peak_rss() - before
+    synchronize(args.device)
+    before = reset_peak_memory(args.device)
+    _forward_backward(impl, inputs, grad)
+    extra = peak_memory(args.device) - before
     return {
         "impl": impl,
         "dtype": dtype,
-        "forward_s": _median_time(lambda: _forward(impl, inputs, grad), args),
-        "forward_backward_s": _median_time(lambda: _forward_backward(impl, inputs, grad), args),
+        "forward_s": median_seconds(lambda: _forward(impl, inputs, grad), args.device, args.repeat, args.warmup),
+        "forward_backward_s": median_seconds(lambda: _forward_backward(impl, inputs, grad), args.device,
+                                             args.repeat, args.warmup),
         "extra_bytes": extra,
         "input_bytes": inputs[0].numel() * inputs[0].element_size(),
     }
@@ -171,7 +120,7 @@ def peak_bandwidth(args: argparse.Namespace) -> float | None:
 
 
 def _set_defaults(args: argparse.Namespace) -> None:
-    """The issue's sizes on a GPU (B=8, fp32 and bf16, all impls); on CPU B=2, fp32, reference and matmul."""
+    """The target sizes on a GPU (B=8, fp32 and bf16, all impls); on CPU B=2, fp32, reference and matmul."""
     gpu = args.device.startswith("cuda")
     args.batch = args.batch or (8 if gpu else 2)
     args.dtypes = args.dtypes or (["fp32", "bf16"] if gpu else ["fp32"])

@@ -1,0 +1,63 @@
+"""The benchmark scripts run end to end at tiny sizes on CPU (their numbers are not checked: only that each
+measures what it names)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+TINY_NET = ["model.backbone.depth=18", "model.backbone.width=0.25", "model.head_channels=16", "model.num_codes=4"]
+TINY_RUN = ["--device", "cpu", "--size", "32", "--train-batch", "2", "--infer-batches", "1", "3",
+            "--repeat", "1", "--warmup", "0", "--compile", "off"]
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_segmentation_throughput_measures_fcn_and_each_encoding_impl():
+    proc = _run("segmentation_throughput.py", *TINY_RUN, "--impls", "reference", "matmul", *TINY_NET)
+    assert proc.returncode == 0, proc.stderr
+    rows = {tuple(line.split()[:3]): line.split()[3:] for line in proc.stdout.splitlines()
+            if line.startswith(("fcn ", "encnet "))}
+    assert rows.keys() == {("fcn", "-", "off"), ("encnet", "reference", "off"), ("encnet", "matmul", "off")}
+    for values in rows.values():  # params, train ms, train img/s, peak GiB, infer img/s at batch 1 and 3
+        assert len(values) == 6 and all(float(v.rstrip("M")) > 0 for v in values), values
+    params = {key[1]: float(values[0].rstrip("M")) for key, values in rows.items()}
+    assert params["reference"] == params["matmul"] > params["-"]  # the CEM, SE heads and stage-3 encoder
+    for impl in ("reference", "matmul"):  # each EncNet really ran the implementation it names
+        assert f"EncNet/FCN, encoding {impl} (runs {impl}), compile off: train step time" in proc.stdout
+    assert "The default encoding_impl=auto runs matmul here." in proc.stdout
+
+
+def test_segmentation_throughput_reports_a_failed_network_in_its_row():
+    # K = -1 makes EncNet fail at construction: its row says why, FCN is still measured.
+    proc = _run("segmentation_throughput.py", *TINY_RUN, "--impls", "matmul", *TINY_NET, "model.num_codes=-1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    fcn = next(line for line in lines if line.startswith("fcn "))
+    encnet = next(line for line in lines if line.startswith("encnet "))
+    assert "failed" not in fcn
+    assert "failed: " in encnet and "num_codes must be ≥ 0" in encnet
+    assert "EncNet/FCN" not in proc.stdout  # no ratio without an EncNet measurement
+
+
+def test_segmentation_throughput_bad_override_is_one_error():
+    proc = _run("segmentation_throughput.py", *TINY_RUN, "model.no_such_key=1")
+    assert proc.returncode == 2
+    assert "model.no_such_key" in proc.stderr and proc.stderr.count("error:") == 1
+    assert proc.stdout == ""  # nothing measured
+
+
+def test_encoding_benchmark_measures_each_impl():
+    proc = _run("encoding.py", "--device", "cpu", "--batch", "1", "--channels", "8", "--size", "4",
+                           "--codes", "2", "--repeat", "1", "--impls", "reference", "matmul", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["impl"] for r in rows] == ["reference", "matmul"]
+    for r in rows:
+        assert r["forward_s"] > 0 and r["forward_backward_s"] > 0 and r["input_bytes"] == 8 * 16 * 4
