@@ -30,7 +30,7 @@ import subprocess
 import sys
 
 import torch
-from measure import median_seconds, peak_memory, reset_peak_memory, synchronize
+from measure import median_seconds, peak_memory, reset_peak_memory
 
 from encnet.nn import encoding
 
@@ -84,7 +84,6 @@ def child(args: argparse.Namespace) -> dict:
     # A tiny call first, so that lazily loaded kernels and thread pools do not count as the op's memory.
     small = [inputs[0].detach()[..., :8].clone().requires_grad_(), *inputs[1:]]
     _forward_backward(impl, small, grad)
-    synchronize(args.device)
     before = reset_peak_memory(args.device)
     _forward_backward(impl, inputs, grad)
     extra = peak_memory(args.device) - before

@@ -7,8 +7,9 @@ dilated ResNet segmentors, with each Encoding implementation, with and without `
     python benchmarks/segmentation_throughput.py --device cpu --size 64 model.backbone.depth=18   # Hydra overrides
 
 The networks are the ``model=fcn`` and ``model=encnet`` configs composed by Hydra as ``encnet-train`` does
-(without the default CPU-sized experiment; default ``data=ade20k``: 150 classes; dilated ResNet-50, output stride 8, 512-channel heads, K = 32, SE-loss
-α = 0.2 with the stage-3 encoder, auxiliary FCN head), plus any Hydra overrides given after the options.
+(without the default CPU-sized experiment; default ``data=ade20k``: 150 classes; dilated ResNet-50, output
+stride 8, 512-channel heads, K = 32, SE-loss α = 0.2 with the stage-3 encoder, auxiliary FCN head), plus any
+Hydra overrides (``key=value``, anywhere on the line).
 EncNet runs once per Encoding implementation (``model.encoding_impl``): ``reference`` (the broadcast
 B×N×K×C form, as mmsegmentation's ``Encoding`` layer computes it), ``matmul`` and ``triton``.
 
@@ -30,6 +31,7 @@ of training step time and peak memory for each implementation, against the FCN o
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -61,17 +63,22 @@ def compose_model(arch: str, impl: str | None, overrides: list[str]):
     """The ``model=<arch>`` config with the user's overrides; for FCN those of EncNet-only keys (``num_codes``,
     ``encoding_impl`` …, absent from ``conf/model/fcn.yaml``) are left out."""
     if arch == "fcn":
-        encnet_only = _compose(["model=encnet"]).keys() - _compose(["model=fcn"]).keys()
-        overrides = [o for o in overrides if _model_key(o) not in encnet_only]
+        overrides = [o for o in overrides if _model_key(o) not in _encnet_only_keys()]
     elif impl is not None:
         overrides = [*overrides, f"model.encoding_impl={impl}"]
     return _compose([f"model={arch}", *overrides])
 
 
+@functools.cache
+def _encnet_only_keys() -> frozenset[str]:
+    """Keys of the ``model=encnet`` config that ``model=fcn`` lacks (``num_codes``, ``encoding_impl`` …)."""
+    return frozenset(_compose(["model=encnet"]).keys() - _compose(["model=fcn"]).keys())
+
+
 def _model_key(override: str) -> str | None:
     """``model.num_codes=4`` → ``num_codes``; None for an override of anything but a model key."""
     key = override.lstrip("~+").split("=", 1)[0]
-    return key.split(".")[1] if key.startswith("model.") and key.count(".") >= 1 else None
+    return key.split(".")[1] if key.startswith("model.") else None
 
 
 def _batch(args: argparse.Namespace, batch: int, num_classes: int):
@@ -79,6 +86,12 @@ def _batch(args: argparse.Namespace, batch: int, num_classes: int):
     images = torch.randn(batch, 3, args.size, args.size, generator=g).to(args.device)
     masks = torch.randint(0, num_classes, (batch, args.size, args.size), generator=g).to(args.device)
     return images, masks
+
+
+def _error_row(spec: str, message: str) -> dict:
+    """The result of the network ``arch:impl:compile`` that could not be measured."""
+    arch, impl, compiled = spec.split(":")
+    return {"arch": arch, "impl": impl, "compile": compiled, "error": message[:300]}
 
 
 def child(args: argparse.Namespace) -> dict:
@@ -168,18 +181,16 @@ def report(args: argparse.Namespace, results: list[dict]) -> None:
 
 def _set_defaults(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     gpu = is_cuda(args.device)
-    args.size = args.size or (512 if gpu else 128)
-    args.precision = args.precision or ("bf16" if gpu else "fp32")
-    args.train_batch = args.train_batch or (8 if gpu else 2)
-    args.infer_batches = args.infer_batches or ([1, 16] if gpu else [1, 2])
-    args.impls = args.impls or (list(IMPLS) if gpu else ["reference", "matmul"])
-    args.compile = args.compile or (["off", "on"] if gpu else ["off"])
-    args.repeat = args.repeat or (20 if gpu else 3)
-    args.warmup = args.warmup if args.warmup is not None else (5 if gpu else 1)
+    defaults = {"size": (512, 128), "precision": ("bf16", "fp32"), "train_batch": (8, 2),
+                "infer_batches": ([1, 16], [1, 2]), "impls": (list(IMPLS), ["reference", "matmul"]),
+                "compile": (["off", "on"], ["off"]), "repeat": (20, 3), "warmup": (5, 1)}
+    for key, (on_gpu, on_cpu) in defaults.items():  # only options not given (0 given stays 0: an error below)
+        if getattr(args, key) is None:
+            setattr(args, key, on_gpu if gpu else on_cpu)
     if not gpu and "triton" in args.impls and os.environ.get("TRITON_INTERPRET") != "1":
         parser.error("--impls triton on CPU needs TRITON_INTERPRET=1 in the environment (the Triton interpreter)")
-    if min(args.size, args.train_batch, args.repeat, *args.infer_batches) < 1:
-        parser.error("--size, --train-batch, --infer-batches and --repeat must be ≥ 1")
+    if min(args.size, args.train_batch, args.repeat, *args.infer_batches) < 1 or args.warmup < 0:
+        parser.error("--size, --train-batch, --infer-batches and --repeat must be ≥ 1, --warmup ≥ 0")
 
 
 def _check_overrides(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -198,10 +209,8 @@ def _run_child(args: argparse.Namespace, spec: str) -> dict:
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):  # killed (out of host memory, a signal) before it could report
-        arch, impl, compiled = spec.split(":")
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        return {"arch": arch, "impl": impl, "compile": compiled,
-                "error": lines[-1][:300] if lines else f"exit status {proc.returncode}"}
+        return _error_row(spec, lines[-1] if lines else f"exit status {proc.returncode}")
 
 
 def _is_override(arg: str) -> bool:
@@ -234,9 +243,7 @@ def main() -> None:
         try:
             print(json.dumps(child(args)))
         except Exception as err:  # noqa: BLE001 — reported in the network's row
-            arch, impl, compiled = args.child.split(":")
-            message = " ".join(f"{type(err).__name__}: {err}".split())  # one line
-            print(json.dumps({"arch": arch, "impl": impl, "compile": compiled, "error": message[:300]}))
+            print(json.dumps(_error_row(args.child, " ".join(f"{type(err).__name__}: {err}".split()))))
             sys.exit(1)
         return
     _check_overrides(args, p)

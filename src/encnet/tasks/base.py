@@ -97,7 +97,8 @@ class BaseTask(pl.LightningModule):
     def stop_on_divergence(self, terms: dict[str, Tensor], batch_idx: int) -> None:
         """Raise :class:`DivergenceError` naming the step and the first non-finite term. Under DDP the ranks
         agree first (any rank diverged → every rank stops), so none is left waiting in a collective."""
-        finite = {name: bool(torch.isfinite(value.detach()).all()) for name, value in terms.items()}
+        flags = torch.stack([torch.isfinite(value.detach()).all() for value in terms.values()])
+        finite = dict(zip(terms, flags.tolist()))  # one device-to-host copy per step, not one per term
         diverged = not all(finite.values())
         if self.trainer.world_size > 1:
             diverged = self.trainer.strategy.reduce_boolean_decision(diverged, all=False)
