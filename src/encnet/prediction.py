@@ -65,6 +65,7 @@ def predict(
     inputs: str | Path | Sequence[str | Path],
     output_dir: str | Path,
     class_names: Sequence[str] | None = None,
+    colours: np.ndarray | None = None,
     inference: MultiScaleInference | None = None,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
@@ -78,7 +79,10 @@ def predict(
         model: a network (normalised images B×3×H×W → logits B×K×H×W, e.g. a ``SegmentationTask``) or the
             path of a checkpoint written by ``encnet-train``.
         inputs: a file, a directory, a glob pattern, or a list of files.
-        class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them).
+        class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them); default:
+            those the model was trained with (a ``SegmentationTask``'s), else none.
+        colours: 256×3 uint8 colours of the label values; default: the model's (its dataset's class colours),
+            else :func:`encnet.visualize.palette`.
         inference: multi-scale / flip / sliding-window settings (default: one pass over the whole image at
             its own size).
         mean, std: the input normalisation the model was trained with.
@@ -104,8 +108,11 @@ def predict(
     require_writable(output_dir, "output_dir")
     inference = inference or MultiScaleInference(mode="whole", base_size=None)
     normalise = eval_transform(None, mean, std)
+    if class_names is None and hasattr(model, "class_names"):
+        class_names = model.class_names()
+    if colours is None:
+        colours = model.colour_table() if hasattr(model, "colour_table") else palette()
     names = [*(class_names or []), *(f"class_{k}" for k in range(len(class_names or []), 256))]
-    colours = palette()
 
     written: list[Path] = []
     failures: dict[Path, str] = {}

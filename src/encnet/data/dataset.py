@@ -19,6 +19,7 @@ Masks are PNGs of label ids (palette PNGs are read as their indices, not colours
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,15 @@ from encnet.data.images import read_rgb
 IGNORE_INDEX = 255
 INVALID = -1  # label_table entry of a stored label that must not occur
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class ClassList:
+    """A dataset's classes: names in id order and, when the dataset defines them, RGB colours (else the
+    palette of :mod:`encnet.visualize` colours them)."""
+
+    names: tuple[str, ...]
+    colours: tuple[tuple[int, int, int], ...] | None = None
 
 
 def shifted_labels(num_classes: int, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
@@ -98,6 +108,15 @@ class SegmentationDataset(Dataset):
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @classmethod
+    def class_list(cls, root: str | Path) -> ClassList:
+        """The classes of the dataset at ``root`` (a fixed list for the benchmarks; a folder's own file)."""
+        return ClassList(tuple(cls.class_names))
+
+    def label_hint(self) -> str:
+        """What the stored labels should be, appended to the error of a label outside them ("" = nothing)."""
+        return ""
+
     # -- what a subclass provides ---------------------------------------------------------------------
     def find_pairs(self, split: str) -> list[tuple[Path, Path]]:
         """(image path, mask path) of every sample of ``split``, in a fixed order; names checked only."""
@@ -139,11 +158,19 @@ class SegmentationDataset(Dataset):
                 raise self.layout_error(f"image {image} has no annotation {mask}")
         return pairs
 
-    def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png") -> list[tuple[Path, Path]]:
-        """Every image in ``image_dir`` paired with ``mask_dir/<stem><mask_suffix>``; a missing mask is an error."""
+    def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png",
+                     suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[tuple[Path, Path]]:
+        """Every image in ``image_dir`` (``suffixes``) paired with ``mask_dir/<stem><mask_suffix>``; a missing
+        mask, or two images of one stem (one mask for both), is an error."""
         self.require_dir(image_dir)
         self.require_dir(mask_dir)
-        images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in suffixes)
+        stems: dict[str, Path] = {}
+        for image in images:
+            if image.stem in stems:
+                raise ValueError(f"images {stems[image.stem]} and {image} share the name {image.stem!r} "
+                                 f"and so the annotation {mask_dir / (image.stem + mask_suffix)}; rename one")
+            stems[image.stem] = image
         return self.require_pairs([(image, mask_dir / f"{image.stem}{mask_suffix}") for image in images])
 
     # -- reading --------------------------------------------------------------------------------------
@@ -164,8 +191,10 @@ class SegmentationDataset(Dataset):
         mask = self.table[np.where(outside, 0, raw)]
         bad = outside | (mask == INVALID)
         if bad.any():
+            hint = self.label_hint()
             raise ValueError(f"annotation {mask_path} has label {int(raw[bad][0])}, which is none of the "
-                             f"{self.num_classes} classes of {type(self).__name__} nor ignore ({self.ignore_index})")
+                             f"{self.num_classes} classes of {type(self).__name__} nor ignore ({self.ignore_index})"
+                             + (f" ({hint})" if hint else ""))
         return image, mask
 
     def read(self, path: Path, reader: Callable[[Path], np.ndarray]) -> np.ndarray:
