@@ -27,7 +27,7 @@ from torch import Tensor
 from encnet.data.images import read_rgb
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
 from encnet.inference import MultiScaleInference
-from encnet.outputs import require_writable
+from encnet.outputs import require_writable, save_image
 from encnet.visualize import indexed_png, overlay, palette
 
 
@@ -130,8 +130,8 @@ def predict(
         tensor = normalise(image=image)["image"][None].to(device)
         labels = inference(model, tensor).argmax(dim=1)[0].cpu().numpy()
         label_path, overlay_path = output_paths(output_dir, source)
-        indexed_png(labels, colours).save(label_path)
-        overlay(image, labels, colours, names).save(overlay_path, quality=90)
+        save_image(indexed_png(labels, colours), label_path)
+        save_image(overlay(image, labels, colours, names), overlay_path, quality=90)
         written.append(label_path)
     if failures:
         raise PredictionError(failures, output_dir)

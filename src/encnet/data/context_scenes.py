@@ -41,10 +41,10 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from encnet.data.ade20k import ADE20K, SPLIT_DIRS
 from encnet.data.datamodule import SegmentationDataModule
+from encnet.outputs import save_image, write_text
 
 log = logging.getLogger(__name__)
 
@@ -268,10 +268,11 @@ def generate(root: str | Path, num_train: int, num_val: int, image_size: int, se
             for index in range(count):
                 image, label, scene = make_scene(scene_rng(seed, split, index), image_size)
                 stem = f"{split}_{index:05d}_{scene}"
-                Image.fromarray(image).save(image_dir / f"{stem}.png")
+                save_image(image, image_dir / f"{stem}.png", fsync=False)  # renamed whole below
                 # ADE20K convention: 0 = unlabelled, class k stored as k + 1.
-                Image.fromarray(np.where(label == 255, 0, label + 1).astype(np.uint8)).save(mask_dir / f"{stem}.png")
-        (tmp / "COMPLETE").write_text(f"context_scenes v{VERSION} seed={seed} size={image_size}\n")
+                stored = np.where(label == 255, 0, label + 1).astype(np.uint8)
+                save_image(stored, mask_dir / f"{stem}.png", fsync=False)
+        write_text(tmp / "COMPLETE", f"context_scenes v{VERSION} seed={seed} size={image_size}\n")
         try:
             os.replace(tmp, root)
         except OSError:  # another job finished first, or a stale partial dir is in the way

@@ -73,23 +73,28 @@ class SegmentationDataModule(LoadersDataModule):
     def root(self) -> Path:
         return Path(self.hparams.root).expanduser()
 
-    def _dataset(self, split: str, transform) -> SegmentationDataset:
+    def dataset(self, split: str, transform=None, **options: Any) -> SegmentationDataset:
+        """The dataset of ``split`` as this config reads it, with ``transform``; ``options`` (``verify``,
+        ``skip_unpaired``) go to the dataset class."""
         hp = self.hparams
-        return self.dataset_class(self.root, split, transform=transform, verify=hp.verify,
-                                  ignore_index=hp.ignore_index, **self.dataset_options)
+        options = {"verify": hp.verify} | options
+        return self.dataset_class(self.root, split, transform=transform, ignore_index=hp.ignore_index,
+                                  **options, **self.dataset_options)
+
+    def train_transform(self):
+        """The training augmentation of this config (``encnet-check-data --show`` draws samples through it)."""
+        hp = self.hparams
+        return train_transform(hp.base_size, hp.crop_size, hp.scale_range, hp.rotate_degrees, hp.flip,
+                               hp.ignore_index, hp.mean, hp.std, hp.photometric_distortion, hp.cat_max_ratio)
 
     def setup(self, stage: str | None = None) -> None:
         hp = self.hparams
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = self._dataset(
-                hp.train_split,
-                train_transform(hp.base_size, hp.crop_size, hp.scale_range, hp.rotate_degrees, hp.flip,
-                                hp.ignore_index, hp.mean, hp.std, hp.photometric_distortion, hp.cat_max_ratio),
-            )
+            self.train_set = self.dataset(hp.train_split, self.train_transform())
         if stage in (None, "fit", "validate") and self.val_set is None:
-            self.val_set = self._dataset(hp.val_split, eval_transform(hp.base_size, hp.mean, hp.std))
+            self.val_set = self.dataset(hp.val_split, eval_transform(hp.base_size, hp.mean, hp.std))
         if stage in (None, "test", "predict") and self.test_set is None:
-            self.test_set = self._dataset(hp.test_split, eval_transform(None, hp.mean, hp.std))
+            self.test_set = self.dataset(hp.test_split, eval_transform(None, hp.mean, hp.std))
 
     @property
     def test_batch_size(self) -> int:

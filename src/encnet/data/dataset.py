@@ -73,6 +73,9 @@ def read_mask(path: Path) -> np.ndarray:
 class SegmentationDataset(Dataset):
     """(image H×W×3 uint8, mask H×W int64) pairs, passed through ``transform(image=, mask=)`` if given.
 
+    ``skip_unpaired=True`` (``encnet-check-data``) leaves out an image without annotation (or sharing its
+    annotation with another) and notes it in ``unpaired`` instead of raising, so that every such file is found.
+
     Subclasses set ``class_names`` (in class-id order), ``layout`` (the expected directory tree, quoted in
     errors), optionally ``background_index`` (class id of a "background" class that the 60-class PASCAL-Context
     convention counts), and implement ``find_pairs`` and ``label_table``.
@@ -90,11 +93,14 @@ class SegmentationDataset(Dataset):
         transform: Callable[..., dict] | None = None,
         verify: bool = False,
         ignore_index: int = IGNORE_INDEX,
+        skip_unpaired: bool = False,
     ) -> None:
         if split not in self.splits:
             raise ValueError(f"{type(self).__name__}: split must be one of {list(self.splits)}, got {split!r}")
         self.root, self.split = Path(root).expanduser(), split
         self.transform, self.ignore_index = transform, ignore_index
+        self.skip_unpaired = skip_unpaired
+        self.unpaired: list[str] = []  # with skip_unpaired: one line per sample left out, naming its file
         self.require_dir(self.root)
         self.samples: list[tuple[Path, Path]] = self.find_pairs(split)
         if not self.samples:
@@ -151,12 +157,21 @@ class SegmentationDataset(Dataset):
 
     def require_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
         """``pairs``, once every image and every annotation is checked to exist."""
+        kept = []
         for image, mask in pairs:
             if not image.is_file():
-                raise self.layout_error(f"image {image} does not exist")
-            if not mask.is_file():
-                raise self.layout_error(f"image {image} has no annotation {mask}")
-        return pairs
+                self.unpaired_error(self.layout_error(f"image {image} does not exist"))
+            elif not mask.is_file():
+                self.unpaired_error(self.layout_error(f"image {image} has no annotation {mask}"))
+            else:
+                kept.append((image, mask))
+        return kept
+
+    def unpaired_error(self, error: Exception) -> None:
+        """Raise ``error``; with ``skip_unpaired``, note its first line in ``unpaired`` instead."""
+        if not self.skip_unpaired:
+            raise error
+        self.unpaired.append(str(error).splitlines()[0])
 
     def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png",
                      suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[tuple[Path, Path]]:
@@ -168,10 +183,12 @@ class SegmentationDataset(Dataset):
         stems: dict[str, Path] = {}
         for image in images:
             if image.stem in stems:
-                raise ValueError(f"images {stems[image.stem]} and {image} share the name {image.stem!r} "
-                                 f"and so the annotation {mask_dir / (image.stem + mask_suffix)}; rename one")
-            stems[image.stem] = image
-        return self.require_pairs([(image, mask_dir / f"{image.stem}{mask_suffix}") for image in images])
+                self.unpaired_error(ValueError(f"images {stems[image.stem]} and {image} share the name "
+                                               f"{image.stem!r} and so the annotation "
+                                               f"{mask_dir / (image.stem + mask_suffix)}; rename one"))
+            else:
+                stems[image.stem] = image
+        return self.require_pairs([(image, mask_dir / f"{image.stem}{mask_suffix}") for image in stems.values()])
 
     # -- reading --------------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -88,20 +88,21 @@ class FolderDataset(SegmentationDataset):
     """One's own dataset in the layout of this module; ``split`` is any split the folder has.
 
     Args:
-        root, split, transform, verify, ignore_index: as :class:`SegmentationDataset`.
+        root, split, transform, verify, ignore_index, skip_unpaired: as :class:`SegmentationDataset`.
         reduce_zero_label: masks store 0 = unlabelled and class k as k + 1 (ADE20K's convention).
     """
 
     layout = LAYOUT
 
     def __init__(self, root: str | Path, split: str = "train", transform: Callable[..., dict] | None = None,
-                 verify: bool = False, ignore_index: int = IGNORE_INDEX, reduce_zero_label: bool = False) -> None:
+                 verify: bool = False, ignore_index: int = IGNORE_INDEX, reduce_zero_label: bool = False,
+                 skip_unpaired: bool = False) -> None:
         root = self.require_dir(Path(root).expanduser())
         self.classes = self.class_list(root)
         self.class_names = self.classes.names
         self.reduce_zero_label = reduce_zero_label
         self.splits = self.available_splits(root)
-        super().__init__(root, split, transform, verify, ignore_index)
+        super().__init__(root, split, transform, verify, ignore_index, skip_unpaired)
 
     @classmethod
     def class_list(cls, root: str | Path) -> ClassList:
@@ -124,14 +125,12 @@ class FolderDataset(SegmentationDataset):
                                  suffixes=FOLDER_IMAGE_SUFFIXES)
 
     def find_image(self, images: Path, name: str) -> Path:
-        """``images/<name>.<suffix>`` for the one suffix that exists; none or several is an error."""
+        """``images/<name>.<suffix>`` for the one suffix that exists; several is an error, none leaves a path
+        that :meth:`require_pairs` names as missing."""
         found = [images / f"{name}{s}" for s in FOLDER_IMAGE_SUFFIXES if (images / f"{name}{s}").is_file()]
         if len(found) > 1:
             raise self.layout_error(f"image name {name!r} has several files: {', '.join(map(str, found))}", ValueError)
-        if not found:
-            raise self.layout_error(f"image {images / name}.<{'|'.join(s[1:] for s in FOLDER_IMAGE_SUFFIXES)}> "
-                                    "does not exist")
-        return found[0]
+        return found[0] if found else images / f"{name}.<{'|'.join(s[1:] for s in FOLDER_IMAGE_SUFFIXES)}>"
 
     def label_table(self, ignore_index: int) -> np.ndarray:
         make = shifted_labels if self.reduce_zero_label else identity_labels

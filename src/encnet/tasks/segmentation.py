@@ -27,7 +27,7 @@ from encnet.inference import MultiScaleInference
 from encnet.models import SEGMENTORS
 from encnet.nn import SELoss
 from encnet.tasks.base import BaseTask
-from encnet.visualize import palette
+from encnet.visualize import colour_table
 
 
 class SegmentationTask(BaseTask):
@@ -104,10 +104,7 @@ class SegmentationTask(BaseTask):
 
     def colour_table(self) -> np.ndarray:
         """256×3 uint8 colours of the label values: the saved class colours, the palette beyond them."""
-        table = palette()
-        if self.hparams.get("class_colours"):
-            table[: self.hparams.num_classes] = np.asarray(self.hparams.class_colours, np.uint8)
-        return table
+        return colour_table(self.hparams.get("class_colours"))
 
     def load_initial_weights(self) -> None:
         """The backbone's ImageNet weights (``backbone.pretrained``), read now, not at construction."""
