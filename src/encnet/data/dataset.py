@@ -100,7 +100,7 @@ class SegmentationDataset(Dataset):
         self.root, self.split = Path(root).expanduser(), split
         self.transform, self.ignore_index = transform, ignore_index
         self.skip_unpaired = skip_unpaired
-        self.unpaired: list[str] = []  # with skip_unpaired: one line per sample left out, naming its file
+        self.unpaired: list[Exception] = []  # with skip_unpaired: the error of each sample left out
         self.require_dir(self.root)
         self.samples: list[tuple[Path, Path]] = self.find_pairs(split)
         if not self.samples:
@@ -168,10 +168,10 @@ class SegmentationDataset(Dataset):
         return kept
 
     def unpaired_error(self, error: Exception) -> None:
-        """Raise ``error``; with ``skip_unpaired``, note its first line in ``unpaired`` instead."""
+        """Raise ``error``; with ``skip_unpaired``, note it in ``unpaired`` instead."""
         if not self.skip_unpaired:
             raise error
-        self.unpaired.append(str(error).splitlines()[0])
+        self.unpaired.append(error)
 
     def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png",
                      suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[tuple[Path, Path]]:

@@ -58,7 +58,7 @@ def survey_split(dataset: SegmentationDataset, class_names: Sequence[str], worke
     loader = DataLoader(SampleReader(dataset), batch_size=None, num_workers=workers, collate_fn=unbatched)
     pixels = np.zeros(len(class_names), np.int64)
     images_with = np.zeros(len(class_names), np.int64)
-    sizes, unlabelled, bad, ignored = [], [], list(dataset.unpaired), 0
+    sizes, unlabelled, bad, ignored = [], [], [first_line(err) for err in dataset.unpaired], 0
     for sample in rich.progress.track(loader, total=len(dataset), description=f"reading {dataset.split}",
                                       disable=not progress):
         if "error" in sample:
@@ -91,7 +91,8 @@ def survey_split(dataset: SegmentationDataset, class_names: Sequence[str], worke
 def write_samples(dataset: SegmentationDataset, count: int, output_dir: str | Path, class_names: Sequence[str],
                   colours: np.ndarray, mean: Sequence[float], std: Sequence[float], seed: int = 0) -> list[Path]:
     """Draw ``count`` samples (cycling through ``dataset``, whose transform is the training augmentation,
-    seeded with ``seed``) and write ``sample_<i>_<stem>.png``: the augmented image | its mask over it + legend."""
+    seeded with ``seed``; unreadable samples skipped) and write ``sample_<i>_<stem>.png``: the augmented image |
+    its mask over it, with a legend of the classes in it."""
     from encnet.outputs import save_image  # the full-disk error of every written file
 
     output_dir = Path(output_dir).expanduser()
@@ -100,10 +101,16 @@ def write_samples(dataset: SegmentationDataset, count: int, output_dir: str | Pa
         dataset.transform.set_random_seed(seed)
     names = [*class_names, *(f"class_{k}" for k in range(len(class_names), 256))]
     mean_, std_ = torch.tensor(mean)[:, None, None], torch.tensor(std)[:, None, None]
-    written = []
-    for i in range(count):
-        index = i % len(dataset)
-        image, mask = dataset[index]
+    written: list[Path] = []
+    index, failures = -1, 0
+    while len(written) < count and failures < len(dataset):
+        index = (index + 1) % len(dataset)
+        try:
+            image, mask = dataset[index]
+        except (ValueError, OSError):  # a bad file: the survey lists it; show the others
+            failures += 1
+            continue
+        i = len(written)
         photo = ((image * std_ + mean_).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
         blended = overlay(photo, mask.numpy(), colours, names)
         canvas = np.full((blended.height, photo.shape[1] + 4 + blended.width, 3), 255, np.uint8)
