@@ -93,13 +93,18 @@ def print_split(summary: dict[str, Any]) -> None:
                       + ", ".join(summary["unlabelled_images"]))
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="check_data")
-def app(cfg: DictConfig) -> None:
-    quiet_dependencies()
-    report = check(cfg)
+def require_good(report: dict[str, Any], path: str) -> None:
+    """Raise :class:`BadDataError` listing every bad file of ``report`` (whose JSON is at ``path``), if any."""
     if report["bad_files"]:
         lines = "\n".join(f"  {line}" for line in report["bad_files"])
-        raise BadDataError(f"{len(report['bad_files'])} bad file(s) (report in {cfg.json}):\n{lines}")
+        raise BadDataError(f"{len(report['bad_files'])} bad file(s) (report in {path}):\n{lines}")
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="check_data")
+def app(cfg: DictConfig) -> None:
+    """Hydra app: the exit status is 1 when a file is bad (:class:`BadDataError`)."""
+    quiet_dependencies()
+    require_good(check(cfg), cfg.json)
 
 
 def hydra_arguments(argv: list[str]) -> list[str]:
