@@ -129,3 +129,14 @@ def test_two_images_of_one_name_are_named(tmp_path):
     Image.fromarray(read_rgb(root / "images/train/street.jpg")).save(root / "images/train/street.png")
     with pytest.raises(ValueError, match="share the name 'street'"):
         FolderDataset(root, "train")
+
+
+def test_task_keeps_the_class_colours_and_refuses_a_wrong_count():
+    from encnet.tasks import SegmentationTask
+
+    net = {"backbone": {"depth": 18, "width": 0.125}, "head_channels": 8}
+    task = SegmentationTask("fcn", 2, class_names=["a", "b"], class_colours=[[1, 2, 3], [4, 5, 6]], **net)
+    table = task.colour_table()
+    assert table.shape == (256, 3) and table[:2].tolist() == [[1, 2, 3], [4, 5, 6]]
+    with pytest.raises(ValueError, match="model.class_colours has 1 colours but num_classes=2"):
+        SegmentationTask("fcn", 2, class_colours=[[1, 2, 3]], **net)
