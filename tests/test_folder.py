@@ -140,3 +140,13 @@ def test_task_keeps_the_class_colours_and_refuses_a_wrong_count():
     assert table.shape == (256, 3) and table[:2].tolist() == [[1, 2, 3], [4, 5, 6]]
     with pytest.raises(ValueError, match="model.class_colours has 1 colours but num_classes=2"):
         SegmentationTask("fcn", 2, class_colours=[[1, 2, 3]], **net)
+
+
+def test_config_without_classes_txt_or_root_names_what_is_missing(compose_train, tmp_path):
+    from omegaconf.errors import InterpolationResolutionError
+
+    (tmp_path / "empty").mkdir()
+    for root, words in ((tmp_path / "empty", "class file"), (tmp_path / "nowhere", "dataset directory")):
+        cfg = compose_train("data=folder", f"data.root={root}", "~experiment", tiny=False)
+        with pytest.raises(InterpolationResolutionError, match=f"{words} {root}"):
+            cfg.model.num_classes  # noqa: B018 - resolving it reads classes.txt

@@ -17,8 +17,9 @@ class SegmentationDataModule(LoadersDataModule):
     """Train/val/test loaders over one :class:`SegmentationDataset` subclass with the paper's augmentation.
 
     ``dataset`` is the dataset class's import path (``encnet.data.ADE20K``, ``encnet.data.PascalContext``,
-    ``encnet.data.PascalContext60``, ``encnet.data.VOC``, ``encnet.data.Cityscapes``, ``encnet.data.FolderDataset``);
-    extra keyword arguments (VOC's ``sbd_root``, a folder's ``reduce_zero_label``) go to it. Batches are (images B×3×H×W float, masks B×H×W int64, 255 = ignore).
+    ``encnet.data.PascalContext60``, ``encnet.data.VOC``, ``encnet.data.Cityscapes``,
+    ``encnet.data.FolderDataset``); extra keyword arguments (VOC's ``sbd_root``, a folder's
+    ``reduce_zero_label``) go to it. Batches are (images B×3×H×W float, masks B×H×W int64, 255 = ignore).
     Validation images are resized to short side ``base_size`` and keep their aspect ratio, so
     ``val_batch_size`` > 1 needs equally sized images. Test and predict loaders yield the ``test_split`` one
     image at a time at its original resolution (multi-scale evaluation resizes).

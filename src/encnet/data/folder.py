@@ -79,9 +79,17 @@ def read_classes(path: str | Path) -> ClassList:
     return ClassList(tuple(names), tuple(colours) if all(given) else None)  # type: ignore[arg-type]
 
 
+def classes_of(root: str | Path) -> ClassList:
+    """The classes of the folder dataset at ``root`` (its ``classes.txt``); a missing ``root`` is named as such."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset directory {root} does not exist (data.root); expected layout:\n{LAYOUT}")
+    return read_classes(root / CLASSES_FILE)
+
+
 def num_classes_in(root: str | Path) -> int:
     """The number of classes in ``<root>/classes.txt`` (the ``${folder_num_classes:...}`` resolver)."""
-    return len(read_classes(Path(root).expanduser() / CLASSES_FILE).names)
+    return len(classes_of(root).names)
 
 
 class FolderDataset(SegmentationDataset):
@@ -97,7 +105,7 @@ class FolderDataset(SegmentationDataset):
     def __init__(self, root: str | Path, split: str = "train", transform: Callable[..., dict] | None = None,
                  verify: bool = False, ignore_index: int = IGNORE_INDEX, reduce_zero_label: bool = False,
                  skip_unpaired: bool = False) -> None:
-        root = self.require_dir(Path(root).expanduser())
+        root = Path(root).expanduser()
         self.classes = self.class_list(root)
         self.class_names = self.classes.names
         self.reduce_zero_label = reduce_zero_label
@@ -106,7 +114,7 @@ class FolderDataset(SegmentationDataset):
 
     @classmethod
     def class_list(cls, root: str | Path) -> ClassList:
-        return read_classes(Path(root).expanduser() / CLASSES_FILE)
+        return classes_of(root)
 
     @staticmethod
     def available_splits(root: Path) -> tuple[str, ...]:
