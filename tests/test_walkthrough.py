@@ -1,18 +1,21 @@
-"""The README's walk-through for one's own data, run line by line as it stands: fixture folder →
-encnet-check-data → encnet-train → encnet-eval → encnet-predict, with the folder's class names in every
-result."""
+"""The README's walk-through for one's own data, run line by line as it stands (each line through its
+console script's entry point): fixture folder → encnet-check-data → encnet-train → encnet-eval →
+encnet-predict, with the folder's class names in every result."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
+import runpy
+import shlex
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
+from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
 from encnet.visualize import colour_table, overlay
@@ -29,17 +32,35 @@ def walkthrough_commands() -> list[str]:
     return [line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()]
 
 
-@pytest.mark.slow
-def test_readme_walkthrough_from_a_folder_to_named_predictions(tmp_path):
+def run_line(command: str) -> None:
+    """Run one README line in this process as its console script would (the entry point pyproject.toml gives
+    it, with the line's arguments as ``sys.argv``), or ``python -m <module>`` as the module's ``__main__``:
+    the same code as the shell, without a fresh interpreter importing torch for every line."""
+    program, *args = shlex.split(command)
+    argv = [args[1], *args[2:]] if program == "python" else [program, *args]
+    with patch.object(sys, "argv", argv):
+        if program == "python":
+            assert args[0] == "-m", command
+            runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+        else:
+            (script,) = entry_points(group="console_scripts", name=program)
+            try:
+                script.load()()
+            except SystemExit as exit:  # Hydra apps exit with status 1 on an error
+                assert exit.code in (0, None), f"{command}: exit status {exit.code}"
+
+
+@pytest.mark.filterwarnings("ignore:'tests.fixtures.folder' found in sys.modules:RuntimeWarning")
+def test_readme_walkthrough_from_a_folder_to_named_predictions(tmp_path, monkeypatch):
     commands = walkthrough_commands()
     assert [c.split()[0] for c in commands] == ["python", "encnet-check-data", "encnet-train", "encnet-eval",
                                                 "encnet-predict"]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(REPO), "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1"}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(REPO))  # `python -m tests.fixtures.folder` from the repository's root
     for command in commands:
-        proc = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
+        GlobalHydra.instance().clear()
+        run_line(command)
+    GlobalHydra.instance().clear()
 
     check = json.loads(next((tmp_path / "logs" / "check_data").glob("runs/*/data_check.json")).read_text())
     assert check["bad_files"] == [] and check["classes"] == list(CLASSES)
