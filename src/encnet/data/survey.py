@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from encnet.data.dataset import SegmentationDataset
+from encnet.outputs import save_image
 from encnet.visualize import overlay
 
 
@@ -93,8 +94,6 @@ def write_samples(dataset: SegmentationDataset, count: int, output_dir: str | Pa
     """Draw ``count`` samples (cycling through ``dataset``, whose transform is the training augmentation,
     seeded with ``seed``; unreadable samples skipped) and write ``sample_<i>_<stem>.png``: the augmented image |
     its mask over it, with a legend of the classes in it."""
-    from encnet.outputs import save_image  # the full-disk error of every written file
-
     output_dir = Path(output_dir).expanduser()
     output_dir.mkdir(parents=True, exist_ok=True)
     if hasattr(dataset.transform, "set_random_seed"):
