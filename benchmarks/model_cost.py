@@ -63,8 +63,10 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         fcn = next(f for f in rows if f["arch"] == "fcn" and (f["depth"], f["size"]) == (r["depth"], r["size"]))
         name = f"{'EncNet' if r['arch'] == 'encnet' else 'FCN'} ResNet-{r['depth']}"
-        ratios = ("", "") if r is fcn else (f"{r['params'] / fcn['params']:.3f}×", f"{r['gflops'] / fcn['gflops']:.3f}×")
-        lines.append(f"| {name} | {r['size']}² | {r['params'] / 1e6:.2f} | {r['gflops']:.1f} | {ratios[0]} | {ratios[1]} |")
+        ratios = ("", "") if r is fcn else (f"{r['params'] / fcn['params']:.3f}×",
+                                            f"{r['gflops'] / fcn['gflops']:.3f}×")
+        lines.append(f"| {name} | {r['size']}² | {r['params'] / 1e6:.2f} | {r['gflops']:.1f} | "
+                     f"{ratios[0]} | {ratios[1]} |")
     return "\n".join(lines)
 
 

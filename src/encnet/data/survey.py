@@ -46,7 +46,8 @@ class SampleReader(Dataset):
             return {"image": path, "error": first_line(err)}
         labelled = mask[mask != self.dataset.ignore_index]
         counts = np.bincount(labelled, minlength=self.dataset.num_classes)
-        return {"image": path, "size": image.shape[:2], "pixels": counts.tolist(), "ignored": int(mask.size - labelled.size)}
+        return {"image": path, "size": image.shape[:2], "pixels": counts.tolist(),
+                "ignored": int(mask.size - labelled.size)}
 
 
 def unbatched(sample: dict[str, Any]) -> dict[str, Any]:
