@@ -4,13 +4,14 @@ augmented samples it shows."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
-from encnet.check_data_app import BadDataError, check, hydra_arguments, require_good
+from encnet.check_data_app import BadDataError, check, hydra_arguments, main, require_good
 
 from .conftest import _composer
 from .fixtures.folder import CLASSES, SAMPLES, make_folder, sample_mask
@@ -86,3 +87,17 @@ def test_show_option_becomes_overrides():
         "data=folder", "show=8", "show_dir=out/", "workers=0"]
     with pytest.raises(SystemExit, match="--show takes a count and a directory"):
         hydra_arguments(["--show", "8"])
+
+
+def test_console_script_exits_1_on_a_bad_file(tmp_path, monkeypatch, capsys):
+    root = make_folder(tmp_path / "mine")
+    (root / "annotations/train/park.png").unlink()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["encnet-check-data", "data=folder", f"data.root={root}", "workers=0",
+                                      "progress=false", f"hydra.run.dir={tmp_path}/run"])
+    GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit) as info:
+        main()
+    GlobalHydra.instance().clear()
+    assert info.value.code == 1
+    assert f"image {root / 'images/train/park.png'} has no annotation" in capsys.readouterr().err
