@@ -19,6 +19,7 @@ matmul form otherwise; a model being exported or traced (ONNX, TorchScript) alwa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -48,6 +49,13 @@ def soft_assignment(x: Tensor, codewords: Tensor, scale: Tensor, precision: str 
     return torch.softmax(-scale[:, None] * dist, dim=1)
 
 
+def no_autocast(x: Tensor):
+    """Autocast switched off on ``x``'s device; nothing on a device without autocast (``meta``: shapes only)."""
+    if torch.amp.is_autocast_available(x.device.type):
+        return torch.autocast(device_type=x.device.type, enabled=False)
+    return contextlib.nullcontext()
+
+
 def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     """Encoding by matrix products: x B×C×N, codewords K×C, scale K → B×K×C in x's dtype.
 
@@ -57,7 +65,7 @@ def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     """
     out_dtype = x.dtype
     precision = dot_precision(x.dtype, x.device)
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    with no_autocast(x):
         x, codewords, scale = _as_fp32(x, codewords, scale)
         codewords = codewords.to(x.dtype)
         scale = scale.to(x.dtype)
