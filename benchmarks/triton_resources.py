@@ -4,8 +4,9 @@ need not have.
     python benchmarks/triton_resources.py                       # the full matrix, a table
     python benchmarks/triton_resources.py --archs 80 86 90 --dtypes fp32 bf16 --codes 16 32 128 --json
     python benchmarks/triton_resources.py --configs before      # the tiles the kernels had before re-tiling
-    python benchmarks/triton_resources.py --loaded              # on a GPU: what the loaded kernels report
-                                                                #   for the configurations autotune picked
+    python benchmarks/triton_resources.py --loaded              # on a GPU, for its own architecture: also
+                                                                #   what the loaded kernels report for the
+                                                                #   configurations autotune picked
 
 Each row is one kernel (``encnet.nn.encoding_triton``'s forward or backward) compiled by
 ``triton.compile(ASTSource(...), target=GPUTarget("cuda", arch, 32))`` for one architecture, input dtype,
@@ -34,6 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # the runtime's default, stated (Triton 3.9 warns otherwise)
+os.environ["TRITON_ALWAYS_COMPILE"] = "1"  # a kernel from Triton's own cache would skip ptxas, and its log
 
 import triton  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
@@ -132,6 +134,8 @@ def compile_row(row: dict) -> dict:
         compiled, log = _ptxas_log(lambda: triton.compile(source, target=target, options=options))
     except Exception as err:  # noqa: BLE001 — a configuration that does not compile is a row with the error
         return {**row, "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
+    if "registers" not in log:
+        return {**row, "error": "ptxas printed no resource usage"}
     return {
         **row,
         "registers": _field(r"Used (\d+) registers", log),
@@ -248,11 +252,6 @@ def main() -> None:
     p.add_argument("--loaded", action="store_true", help="on a CUDA GPU, also report the loaded kernels")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     args = p.parse_args()
-    args.archs = args.archs or default_archs()
-    if unknown := sorted(set(args.archs) - triton_tiles.SHARED_LIMIT.keys()):
-        p.error(f"--archs {unknown}: no shared-memory limit known (known: {sorted(triton_tiles.SHARED_LIMIT)})")
-
-    rows = resources(specs(args), args.cache, args.jobs)
     if args.loaded:
         import torch
 
@@ -260,6 +259,13 @@ def main() -> None:
             p.error("--loaded needs a CUDA GPU")
         major, minor = torch.cuda.get_device_capability()
         args.arch_of_device = 10 * major + minor
+        args.archs = args.archs or [args.arch_of_device]  # with --loaded: the device's own architecture
+    args.archs = args.archs or default_archs()
+    if unknown := sorted(set(args.archs) - triton_tiles.SHARED_LIMIT.keys()):
+        p.error(f"--archs {unknown}: no shared-memory limit known (known: {sorted(triton_tiles.SHARED_LIMIT)})")
+
+    rows = resources(specs(args), args.cache, args.jobs)
+    if args.loaded:
         rows += [{**r, "loaded": True} for r in loaded(args)]
     if args.json:
         for row in rows:

@@ -89,3 +89,17 @@ def test_model_cost_on_meta_counts_what_a_real_forward_counts_and_the_readme_quo
     data = json.loads((BENCHMARKS / "model_cost.json").read_text())
     assert len(data["rows"]) == 8
     assert model_cost.markdown(data["rows"]) in (BENCHMARKS.parent / "README.md").read_text()
+
+
+def test_encoding_roofline_model_is_what_the_readme_quotes():
+    """`--gpu h200` on CPU prints the roofline model (no measurement); the README quotes exactly that output."""
+    proc = _run("encoding.py", "--device", "cpu", "--gpu", "h200")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    rows = [line.split() for line in lines[2:]]
+    assert [(r[0], r[1]) for r in rows[:3]] == [("reference", "fp32-highest"), ("matmul", "fp32-highest"),
+                                                ("triton", "fp32-highest")]
+    triton_ieee = next(r for r in rows if r[:2] == ["triton", "fp32-highest"])
+    triton_tf32 = next(r for r in rows if r[:2] == ["triton", "fp32-high"])
+    assert triton_ieee[-1] == "compute" and triton_tf32[-1] == "memory"  # the ieee path is compute-bound
+    assert proc.stdout.strip() in (BENCHMARKS.parent / "README.md").read_text()
