@@ -83,8 +83,8 @@ def specs(args: argparse.Namespace) -> list[dict]:
     rows = []
     for arch in args.archs:
         for dtype in args.dtypes:
-            if dtype == "fp64" and not triton_tiles.FP64_DOTS:
-                continue  # the layer computes fp64 by the matmul form there
+            if dtype not in triton_tiles.GPU_DTYPES:
+                continue  # fp64 runs by the matmul form on GPUs
             policies = (POLICIES if arch >= 80 else POLICIES_BEFORE_SM80)[dtype]
             for policy in policies:
                 if dtype == "fp32" and args.precision and policy not in args.precision:
@@ -92,7 +92,7 @@ def specs(args: argparse.Namespace) -> list[dict]:
                 for k in args.codes:
                     for kernel in args.kernels:
                         configs = (triton_tiles.before(kernel, k) if args.configs == "before"
-                                   else triton_tiles.candidates(kernel, k, policy, dtype))
+                                   else triton_tiles.candidates(kernel, k, policy, dtype, arch))
                         for config in configs:
                             sig, constexprs = signature(kernel, dtype)
                             constexprs = {**constexprs, **config.kwargs, "BLOCK_K": triton_tiles.block_k(k),
@@ -240,7 +240,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--archs", type=int, nargs="+", help="compute capabilities ×10 (default: 75 80 86 89 90 "
                    "and 100 120 where Triton supports them)")
-    p.add_argument("--dtypes", nargs="+", choices=sorted(POLICIES), default=["fp32", "bf16", "fp16", "fp64"])
+    p.add_argument("--dtypes", nargs="+", choices=sorted(triton_tiles.GPU_DTYPES), default=list(triton_tiles.GPU_DTYPES))
     p.add_argument("--precision", nargs="+", choices=("ieee", "tf32", "bf16", "fp16"),
                    help="only these dot-product policies for fp32 inputs (default: every one the runtime may use)")
     p.add_argument("--codes", type=int, nargs="+", default=[1, 8, 16, 32, 64, 128], help="K values")

@@ -24,7 +24,8 @@ Precision: the dot products take their operands as :mod:`encnet.nn.precision` sa
 ``torch.get_float32_matmul_precision()``: ieee, TF32 or bf16 operands; bf16/fp16 inputs: operands in that
 dtype), always with fp32 accumulation; the softmax, norms and sums are in fp32, fp64 inputs in fp64 (on a
 Triton without fp64 dot products, 3.6 and 3.7, they run by the matmul form). The output and ∂x are in x's
-dtype, ∂codewords and ∂scale in theirs. Any strides are accepted for x (non-contiguous and channels_last views
+dtype, ∂codewords and ∂scale in theirs. On a GPU fp64 inputs always run by the matmul form (fp64 tiles spill);
+the kernels compute fp64 in the interpreter, for the tests. Any strides are accepted for x (non-contiguous and channels_last views
 are read in place, no copy). Partial sums use atomics, so results may differ between runs in the last bits.
 
 Launch: on a GPU ``triton.autotune`` picks among the tiles of :func:`encnet.nn.triton_tiles.candidates` for
@@ -203,8 +204,9 @@ def _autotuned(kernel: str, fn, reset: list[str]):
     (Triton skips candidates that do not launch on the device, e.g. for lack of shared memory); the
     atomically accumulated outputs ``reset`` are zeroed before each trial."""
     def prune(configs, named_args, **kwargs):
-        dtype = _DTYPE_NAMES[named_args["x_ptr"].dtype]
-        return triton_tiles.candidates(kernel, named_args["K"], kwargs["DOT"], dtype)
+        x = named_args["x_ptr"]
+        major, minor = torch.cuda.get_device_capability(x.device)
+        return triton_tiles.candidates(kernel, named_args["K"], kwargs["DOT"], _DTYPE_NAMES[x.dtype], 10 * major + minor)
 
     every = triton_tiles.all_candidates(kernel)
     return triton.autotune(every, key=["C", "N", "K", "DOT"], reset_to_zero=reset,
@@ -310,13 +312,14 @@ def encoding_triton(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     graph break and runs eagerly.
     """
     _check_usable(x)
-    if x.dtype == torch.float64 and not triton_tiles.FP64_DOTS:
+    if x.dtype == torch.float64 and (not triton_tiles.FP64_DOTS or not INTERPRETED):
         from encnet.nn.encoding import encoding_matmul
 
         if not _WARNED_FP64:
             _WARNED_FP64.append(True)
-            warnings.warn(f"Encoding impl='triton': Triton {triton.__version__} has no fp64 dot products; fp64 "
-                          "inputs run by the matmul form", stacklevel=3)
+            why = (f"Triton {triton.__version__} has no fp64 dot products" if not triton_tiles.FP64_DOTS
+                   else "the compiled kernels take fp32, bf16 and fp16 (fp64 tiles spill)")
+            warnings.warn(f"Encoding impl='triton': {why}; fp64 inputs run by the matmul form", stacklevel=3)
         return encoding_matmul(x, codewords, scale)
     with torch.autocast(device_type=x.device.type, enabled=False):
         return EncodingFunction.apply(x, codewords, scale)
