@@ -41,8 +41,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]  # the steps run here; their scripts are named relative to it
+BENCHMARKS = Path("benchmarks")
 BUDGET_S = 480  # the whole job, 8 minutes
 TAIL = 6000  # characters of each output stream kept in a step's JSON
 PACKAGES = ("torch", "triton", "pytorch-lightning", "torchmetrics", "hydra-core", "omegaconf", "albumentations",
@@ -91,12 +91,12 @@ def pytest_counts(stdout: str, run_dir: Path) -> dict[str, int]:
 
 
 def run_metrics(stdout: str, run_dir: Path) -> dict | None:
-    """The run's metrics.json: its val/ and test/ metrics."""
+    """The run's metrics.json: its val/ and test/ metrics, less the per-class IoU."""
     path = run_dir / "metrics.json"
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
-    return {k: v for k, v in record.items() if isinstance(v, (int, float)) and "/" in k}
+    return {k: v for k, v in record.items() if isinstance(v, (int, float)) and "/" in k and "/IoU/" not in k}
 
 
 def steps(work: Path) -> list[Step]:
@@ -107,8 +107,8 @@ def steps(work: Path) -> list[Step]:
     throughput = [str(BENCHMARKS / "segmentation_throughput.py"), "--json", "--precision", "bf16",
                   "--impls", "matmul", "triton", "--compile", "off"]
     return [
-        Step("environment", "versions, GPU, nvidia-smi", [str(Path(__file__)), "--environment"],
-             [str(Path(__file__)), "--environment"], 20, last_json),
+        Step("environment", "versions, GPU, nvidia-smi", [str(BENCHMARKS / "gpu_check.py"), "--environment"],
+             [str(BENCHMARKS / "gpu_check.py"), "--environment"], 20, last_json),
         Step("kernel_tests", "Triton kernels' tests (GPU-only tests included)",
              ["-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", "tests/test_encoding_triton.py"],
              ["-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", "tests/test_encoding_triton.py",
@@ -220,10 +220,11 @@ def report(records: list[dict], dry_run: bool, total_s: float) -> str:
     lines += [f"| {r['step']} | {r['status']} | {r.get('seconds', '')} | {r['timeout_s']} | {summary(r)} |"
               for r in records]
     for r in records:
-        lines += ["", f"## {r['step']}: {r['title']}", "", f"`{' '.join(map(str, r['command'][1:]))}`: {r['status']}"]
+        lines += ["", f"## {r['step']}: {r['title']}", "", f"`python {' '.join(r['command'][1:])}`: {r['status']}"]
         results = r.get("results")
         if r["step"] == "environment" and results:
-            lines += ["", *table([{k: v for k, v in results.items() if k != "nvidia_smi"}]),
+            lines += ["", "| | |", "| --- | --- |",
+                      *(f"| {k} | {v} |" for k, v in results.items() if k != "nvidia_smi"),
                       "", "```", str(results.get("nvidia_smi", "")).strip(), "```"]
         elif isinstance(results, list):
             lines += ["", *table(results)]
