@@ -32,6 +32,7 @@ SDIST_ONLY = Path(__file__).resolve().parent / "sdist-only.txt"
 ALWAYS_PROVIDED = ("torch", "triton")
 EDITABLE_BUILD = ["editables"]  # what hatchling asks for to build an editable install (`pip install -e .`)
 STAND_IN = "provided"  # the local version label of the stand-in wheels
+MANIFEST = "manifest.txt"  # in the wheelhouse: the command, then each wheel and its size in bytes
 
 
 def project_requirements(extras: list[str], pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
@@ -166,7 +167,11 @@ def main() -> None:
     extras = [e for e in args.extras.split(",") if e]
     wheels = build(args.dir, args.python_version, args.platform, read_have(args.have), extras)
     size = sum(w.stat().st_size for w in wheels)
-    print(f"{args.dir}: {len(wheels)} wheels, {size / 1e6:.1f} MB")
+    summary = f"{len(wheels)} wheels, {size / 1e6:.1f} MB"
+    command = " ".join(sys.argv[1:])
+    (args.dir / MANIFEST).write_text(f"# offline/wheelhouse.py {command}\n# {summary}\n"
+                                     + "".join(f"{w.name} {w.stat().st_size}\n" for w in wheels))
+    print(f"{args.dir}: {summary} (list: {args.dir / MANIFEST})")
 
 
 if __name__ == "__main__":
