@@ -4,20 +4,17 @@ and platform tags it hands pip, and the wheelhouse sizes the README quotes (from
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 HOSTS = ROOT / "offline" / "hosts"
-_spec = importlib.util.spec_from_file_location("wheelhouse", ROOT / "offline" / "wheelhouse.py")
-wheelhouse = importlib.util.module_from_spec(_spec)
-sys.modules["wheelhouse"] = wheelhouse
-_spec.loader.exec_module(wheelhouse)
+wheelhouse = load_script(ROOT / "offline" / "wheelhouse.py")
 
 
 def test_freeze_versions_without_local_labels_and_bare_names(tmp_path):
