@@ -68,6 +68,13 @@ class Step:
 
 
 def json_lines(stdout: str, run_dir: Path) -> list[dict]:
+    """The JSON objects of stdout: one document (an object, or a list of them), else one per line."""
+    try:
+        whole = json.loads(stdout)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, (dict, list)):
+        return [r for r in (whole if isinstance(whole, list) else [whole]) if isinstance(r, dict)]
     rows = []
     for line in stdout.splitlines():
         try:
@@ -261,6 +268,8 @@ def main() -> None:
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
     if dry_run:  # the CPU path even where a GPU is visible, the kernels through the interpreter, one thread
         env |= {"CUDA_VISIBLE_DEVICES": "", "TRITON_INTERPRET": "1", "OMP_NUM_THREADS": "1"}
+    else:  # one GPU: trainer=gpu would otherwise take every visible one
+        env.setdefault("CUDA_VISIBLE_DEVICES", "0")
     plan, records = steps(work), []
     for i, step in enumerate(plan):
         # its own limit, plus what the steps before it left unused; the later steps' own limits are kept
