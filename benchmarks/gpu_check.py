@@ -165,7 +165,7 @@ def environment() -> dict[str, Any]:
     if smi is None:
         info["nvidia_smi"] = "not found"
     else:
-        proc = subprocess.run([smi], capture_output=True, text=True, timeout=15)
+        proc = subprocess.run([smi], capture_output=True, text=True, timeout=5)
         info["nvidia_smi"] = proc.stdout + proc.stderr
     return info
 
