@@ -43,7 +43,9 @@ help:
 install: $(VENV)/.installed
 
 # torch first: a torch that the base interpreter already has (a GPU user's build) is kept through
-# --system-site-packages; otherwise, without a GPU, only the CPU build (2.13.0+cpu) is accepted, so the
+# --system-site-packages (where PYTHON is itself a venv's, as on many GPU hosts, its site-packages through a
+# .pth file, which that flag does not reach), and so is its setuptools (torch requires one; venvs of Python
+# < 3.12 bring an older one); otherwise, without a GPU, only the CPU build (2.13.0+cpu) is accepted, so the
 # multi-GB CUDA build is never pulled. The rest is installed with torch pinned to what is there: the dev
 # extra, or with WHEELHOUSE only encnet and EXTRAS, from the wheelhouse alone (--no-index; torch and its
 # dependencies are not in a wheelhouse: an offline machine must have them in PYTHON).
@@ -51,6 +53,9 @@ $(VENV)/.installed: pyproject.toml
 	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
 		echo "keeping the torch of $(PYTHON) ($$($(PYTHON) -c 'import torch; print(torch.__version__)'))"; \
 		$(PYTHON) -m venv --system-site-packages $(VENV); \
+		$(BIN)/python -c "import torch" 2>/dev/null || $(PYTHON) -c "import site; print(*site.getsitepackages(), sep='\n')" \
+			> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/parent-environment.pth"; \
+		! $(PYTHON) -c "import setuptools" 2>/dev/null || $(BIN)/pip uninstall -q -y setuptools; \
 	else \
 		$(PYTHON) -m venv $(VENV); \
 		if command -v nvidia-smi >/dev/null 2>&1; then \
@@ -70,13 +75,19 @@ wheelhouse: install
 	$(BIN)/python offline/wheelhouse.py $(DIR) $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) \
 		$(if $(PLATFORM),--platform $(PLATFORM)) $(if $(HAVE),--have $(HAVE)) $(if $(EXTRAS),--extras $(EXTRAS))
 
-# CI: the offline path end to end, for this machine's Python: a wheelhouse, a fresh venv with torch (as a
-# host's own) and the rest from the wheelhouse alone, and one fast_dev_run that logs to CSV without wandb.
+# CI: the offline path end to end, for this machine's Python, as on a GPU host: a "host" environment with
+# torch alone, a wheelhouse less what the host has (HAVE = its pip freeze), a venv on top of the host from
+# the wheelhouse alone (--no-index), and one fast_dev_run that logs to CSV with no wandb installed.
 OFFLINE_CHECK := .cache/offline-check
 offline-check: install
 	rm -rf $(OFFLINE_CHECK)
-	$(MAKE) --no-print-directory wheelhouse DIR=$(OFFLINE_CHECK)/wheels
-	$(MAKE) --no-print-directory install VENV=$(OFFLINE_CHECK)/venv WHEELHOUSE=$(OFFLINE_CHECK)/wheels EXTRAS=
+	$(PYTHON) -m venv $(OFFLINE_CHECK)/host
+	$(OFFLINE_CHECK)/host/bin/pip install -q "torch==$(TORCH_VERSION)+cpu" 2>/dev/null || \
+		$(OFFLINE_CHECK)/host/bin/pip install -q "torch==$(TORCH_VERSION)+cpu" --extra-index-url $(TORCH_CPU_INDEX)
+	$(OFFLINE_CHECK)/host/bin/pip freeze > $(OFFLINE_CHECK)/host-freeze.txt
+	$(MAKE) --no-print-directory wheelhouse DIR=$(OFFLINE_CHECK)/wheels HAVE=$(OFFLINE_CHECK)/host-freeze.txt EXTRAS=
+	$(MAKE) --no-print-directory install PYTHON=$(OFFLINE_CHECK)/host/bin/python VENV=$(OFFLINE_CHECK)/venv \
+		WHEELHOUSE=$(OFFLINE_CHECK)/wheels EXTRAS=
 	$(OFFLINE_CHECK)/venv/bin/python -c "import importlib.util as u; assert u.find_spec('wandb') is None, 'wandb installed'"
 	OMP_NUM_THREADS=1 $(OFFLINE_CHECK)/venv/bin/encnet-train trainer.fast_dev_run=true logger=csv print_config=false \
 		data.num_train=8 data.num_val=4 data.num_workers=0 hydra.run.dir=$(OFFLINE_CHECK)/run \

@@ -4,7 +4,8 @@ with no network there (`make install WHEELHOUSE=DIR`, or `pip install --no-index
 Left out: torch and triton (the target's own builds are kept) and what the target already has (``--have``,
 a `pip freeze` of it; bare names are accepted too). Each of these with a version enters the resolution as
 an empty stand-in wheel of that version, so pip picks the versions of the rest that fit it and leaves out
-what only it needs. Dependencies published as source only (``offline/sdist-only.txt``) are built here
+what only it needs; where another package asks for an extra of it (``fsspec[http]``), the stand-in
+declares what that extra adds (read from the index's metadata of the real one), so that comes along. Dependencies published as source only (``offline/sdist-only.txt``) are built here
 into wheels, which must be pure Python. pip evaluates environment markers against this interpreter, so a
 backport that only an older Python needs may be included for a newer target: harmless, never missing.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import re
 import subprocess
 import sys
@@ -72,13 +74,16 @@ def read_have(path: Path | None) -> dict[str, str | None]:
     return have
 
 
-def stand_in(directory: Path, name: str, version: str) -> str:
-    """Write an empty wheel ``name==version+provided`` (no files, no dependencies); returns its constraint."""
+def stand_in(directory: Path, name: str, version: str, extras: dict[str, list[str]] | None = None) -> str:
+    """Write an empty wheel ``name==version+provided`` (no files; no dependencies but those of ``extras``,
+    {extra: its Requires-Dist lines}); returns its constraint."""
     local = f"{version}+{STAND_IN}"
     dist = f"{name.replace('-', '_')}-{local}"
+    declared = "".join(f"Provides-Extra: {extra}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
+                       for extra, requires in (extras or {}).items())
     with zipfile.ZipFile(directory / f"{dist}-py3-none-any.whl", "w") as whl:
         info = f"{dist}.dist-info"
-        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {local}\n")
+        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {local}\n{declared}")
         whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: encnet\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
         whl.writestr(f"{info}/RECORD", "")
     return f"{name}=={local}"
@@ -101,10 +106,11 @@ def platform_tags(platform: str) -> list[str]:
 
 
 def pip(*args: str) -> None:
-    """Run pip; its notices about this machine's empty local indexes are dropped, the rest is shown."""
+    """Run pip; its notices about this machine's empty local indexes and about the extras of stand-ins
+    (added in the next round) are dropped, the rest is shown."""
     proc = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
     for line in (proc.stdout + proc.stderr).splitlines():
-        if "it is neither a file nor a directory" not in line:
+        if not re.search(rf"it is neither a file nor a directory|\+{STAND_IN} does not provide the extra", line):
             print(line, file=sys.stderr if proc.returncode else sys.stdout)
     if proc.returncode:
         raise SystemExit(f"pip {args[0]} failed (exit {proc.returncode}); a dependency with no wheel for the "
@@ -122,8 +128,37 @@ def build_sdist_only(directory: Path) -> None:
             raise SystemExit(f"{SDIST_ONLY.relative_to(ROOT)}: {whl.name} is not pure Python; build it on the target")
 
 
+def extras_asked(wheels: list[Path], provided: dict[str, str]) -> dict[str, set[str]]:
+    """{provided package: the extras of it that ``wheels`` require} (markers as on this interpreter)."""
+    asked: dict[str, set[str]] = {}
+    for whl in wheels:
+        with zipfile.ZipFile(whl) as z:
+            metadata = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        for line in metadata.splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            req = Requirement(line.split(":", 1)[1].strip())
+            name = canonicalize_name(req.name)
+            if name in provided and req.extras and (req.marker is None or req.marker.evaluate({"extra": ""})):
+                asked.setdefault(name, set()).update(req.extras)
+    return asked
+
+
+def extra_requirements(name: str, version: str, extras: set[str], target: list[str]) -> dict[str, list[str]]:
+    """{extra: the Requires-Dist lines that only it adds} of the real ``name==version``, from the index's
+    metadata (pip's resolution report; nothing is installed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        pip("install", "--quiet", "--dry-run", "--no-deps", "--ignore-installed", "--target", str(Path(tmp) / "t"),
+            *target, "--report", str(report), f"{name}=={version}")
+        (item,) = json.loads(report.read_text())["install"]
+    requires = [Requirement(r) for r in item["metadata"].get("requires_dist", [])]
+    return {extra: [str(r) for r in requires if r.marker is not None and r.marker.evaluate({"extra": extra})
+                    and not r.marker.evaluate({"extra": ""})] for extra in sorted(extras)}
+
+
 def build(out: Path, python_version: str | None, platform: str | None, have: dict[str, str | None],
-          extras: list[str]) -> list[Path]:
+          extras_of_encnet: list[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.whl"):  # one version of each package: pip refuses two at install
         old.unlink()
@@ -139,17 +174,27 @@ def build(out: Path, python_version: str | None, platform: str | None, have: dic
         target += ["--python-version", python_version, "--implementation", "cp"]
     for tag in platform_tags(platform) if platform else []:
         target += ["--platform", tag]
+    pinned = {name: version for name, version in provided.items() if version}
+    extras: dict[str, dict[str, list[str]]] = {}  # stand-in → {extra: Requires-Dist}
     with tempfile.TemporaryDirectory() as tmp:
         links = Path(tmp)
         build_sdist_only(links)
-        constraints = links / "constraints.txt"
-        constraints.write_text("".join(stand_in(links, name, version) + "\n"
-                                       for name, version in provided.items() if version))
-        pip("download", "--quiet", *target, "--find-links", str(links), "--constraint", str(constraints),
-            "--dest", str(out), *project_requirements(extras))
+        for _ in range(3):  # each round adds the extras asked of stand-ins that the last one downloaded
+            constraints = links / "constraints.txt"
+            constraints.write_text("".join(stand_in(links, name, version, extras.get(name)) + "\n"
+                                           for name, version in pinned.items()))
+            pip("download", "--quiet", *target, "--find-links", str(links), "--constraint", str(constraints),
+                "--dest", str(out), *project_requirements(extras_of_encnet))
+            for whl in out.glob(f"*+{STAND_IN}-*.whl"):  # never reused by the next round
+                whl.unlink()
+            asked = extras_asked(sorted(out.glob("*.whl")), pinned)
+            new = {name: wanted - extras.get(name, {}).keys() for name, wanted in asked.items()}
+            if not any(new.values()):
+                break
+            for name, wanted in new.items():
+                extras[name] = extras.get(name, {}) | extra_requirements(name, pinned[name], wanted, target)
     for whl in out.glob("*.whl"):
-        name = canonicalize_name(whl.name.split("-")[0])
-        if f"+{STAND_IN}-" in whl.name or name in provided:
+        if canonicalize_name(whl.name.split("-")[0]) in provided:
             whl.unlink()
     return sorted(out.glob("*.whl"))
 

@@ -73,3 +73,19 @@ def test_readme_quotes_the_measured_wheelhouse(manifest):
     assert "--python-version 3.12" in lines[0] and "--have offline/hosts/nvidia-h200.txt" in lines[0]
     readme = (ROOT / "README.md").read_text()
     assert f"**{summary}**" in readme and f"`offline/hosts/{manifest}`" in readme
+
+
+def test_extras_asked_of_a_stand_in_are_declared_by_it(tmp_path):
+    asker = tmp_path / "pytorch_lightning-2.6.6-py3-none-any.whl"
+    with zipfile.ZipFile(asker, "w") as z:
+        z.writestr("pytorch_lightning-2.6.6.dist-info/METADATA", "Name: pytorch-lightning\nVersion: 2.6.6\n"
+                   "Requires-Dist: fsspec[http]>=2022.5.0\nRequires-Dist: torch>=2.1\n"
+                   'Requires-Dist: fsspec[s3]; extra == "cloud"\n')
+    asked = wheelhouse.extras_asked([asker], {"fsspec": "2026.9.0", "torch": "2.11.0"})
+    assert asked == {"fsspec": {"http"}}  # not s3: only pytorch-lightning's own extra "cloud" asks for it
+    links = tmp_path / "links"
+    links.mkdir()
+    wheelhouse.stand_in(links, "fsspec", "2026.9.0", {"http": ['aiohttp!=4.0.0a0; extra == "http"']})
+    with zipfile.ZipFile(next(links.glob("*.whl"))) as z:
+        metadata = z.read("fsspec-2026.9.0+provided.dist-info/METADATA").decode()
+    assert metadata.endswith('Provides-Extra: http\nRequires-Dist: aiohttp!=4.0.0a0; extra == "http"\n')
