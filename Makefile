@@ -99,8 +99,14 @@ train: install
 eval: install
 	$(BIN)/encnet-eval $(ARGS)
 
-test: install $(VENV)/.reference
+test: install $(VENV)/.reference $(VENV)/triton36/.installed
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Triton 3.6, what GPU hosts ship, beside the installed one: tests/test_triton_resources.py compiles the kernels
+# with it too (PYTHONPATH=.venv/triton36).
+$(VENV)/triton36/.installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/triton36 "triton==3.6.0"
+	touch $@
 
 # The tests' reference implementation (mmsegmentation's EncNet): its pure-Python needs through the `reference`
 # extra, then the OpenMMLab packages of requirements-reference.txt without their declared dependencies.

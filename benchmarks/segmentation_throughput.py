@@ -31,54 +31,22 @@ of training step time and peak memory for each implementation, against the FCN o
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import subprocess
 import sys
 
 import torch
-from hydra import compose, initialize_config_dir
+from compose import compose_arch
 from hydra.errors import HydraException
 from hydra.utils import instantiate
 from measure import is_cuda, median_seconds, peak_memory, reset_peak_memory
 from omegaconf import OmegaConf
 
-from encnet.config import CONFIG_DIR
 from encnet.nn.encoding import resolve_impl
 
 IMPLS = ("reference", "matmul", "triton")
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def _compose(overrides: list[str]):
-    """The ``model`` config of ``encnet-train`` with these overrides, without the default CPU-sized experiment
-    unless the overrides pick an ``experiment=``."""
-    experiment = [] if any(o.lstrip("+").startswith("experiment=") for o in overrides) else ["~experiment"]
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[*experiment, *overrides]).model
-
-
-def compose_model(arch: str, impl: str | None, overrides: list[str]):
-    """The ``model=<arch>`` config with the user's overrides; for FCN those of EncNet-only keys (``num_codes``,
-    ``encoding_impl`` …, absent from ``conf/model/fcn.yaml``) are left out."""
-    if arch == "fcn":
-        overrides = [o for o in overrides if _model_key(o) not in _encnet_only_keys()]
-    elif impl is not None:
-        overrides = [*overrides, f"model.encoding_impl={impl}"]
-    return _compose([f"model={arch}", *overrides])
-
-
-@functools.cache
-def _encnet_only_keys() -> frozenset[str]:
-    """Keys of the ``model=encnet`` config that ``model=fcn`` lacks (``num_codes``, ``encoding_impl`` …)."""
-    return frozenset(_compose(["model=encnet"]).keys() - _compose(["model=fcn"]).keys())
-
-
-def _model_key(override: str) -> str | None:
-    """``model.num_codes=4`` → ``num_codes``; None for an override of anything but a model key."""
-    key = override.lstrip("~+").split("=", 1)[0]
-    return key.split(".")[1] if key.startswith("model.") else None
 
 
 def _batch(args: argparse.Namespace, batch: int, num_classes: int):
@@ -99,7 +67,7 @@ def child(args: argparse.Namespace) -> dict:
     arch, impl, compiled = args.child.split(":")
     impl = None if impl == "-" else impl
     torch.manual_seed(0)
-    task = instantiate(compose_model(arch, impl, args.overrides)).to(args.device)
+    task = instantiate(compose_arch(arch, impl, args.overrides).model).to(args.device)
     net = torch.compile(task.net, dynamic=False) if compiled == "on" else task.net
     num_classes = task.hparams.num_classes
     autocast = torch.autocast(device_type=torch.device(args.device).type, dtype=PRECISIONS[args.precision],
@@ -154,7 +122,7 @@ def report(args: argparse.Namespace, results: list[dict]) -> None:
         device = torch.cuda.get_device_name(args.device)
     else:
         device = f"CPU, {torch.get_num_threads()} threads, 1-min load average {os.getloadavg()[0]:.1f}"
-    model = compose_model("encnet", None, args.overrides)
+    model = compose_arch("encnet", None, args.overrides).model
     backbone = model.backbone
     print(f"Segmentation throughput, {args.size}×{args.size} {args.precision} on {device} (torch {torch.__version__}); "
           f"ResNet-{backbone.depth} output stride {backbone.output_stride}, {model.num_classes} classes, "
@@ -197,7 +165,7 @@ def _check_overrides(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     """Compose both networks' configs once here, so a bad override is one error, not one per subprocess."""
     for arch in ("fcn", "encnet"):
         try:
-            cfg = compose_model(arch, None, args.overrides)
+            cfg = compose_arch(arch, None, args.overrides).model
             OmegaConf.to_container(cfg, resolve=True)
         except HydraException as err:
             parser.error(f"Hydra overrides {args.overrides}: {err}")

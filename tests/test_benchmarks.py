@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 TINY_NET = ["model.backbone.depth=18", "model.backbone.width=0.25", "model.head_channels=16", "model.num_codes=4"]
 TINY_RUN = ["--device", "cpu", "--size", "32", "--train-batch", "2", "--infer-batches", "1", "3",
@@ -61,3 +63,43 @@ def test_encoding_benchmark_measures_each_impl():
     assert [r["impl"] for r in rows] == ["reference", "matmul"]
     for r in rows:
         assert r["forward_s"] > 0 and r["forward_backward_s"] > 0 and r["input_bytes"] == 8 * 16 * 4
+
+
+def test_model_cost_on_meta_counts_what_a_real_forward_counts_and_the_readme_quotes_its_data(monkeypatch):
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.utils import instantiate
+    from torch.utils.flop_counter import FlopCounterMode
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import model_cost
+    from compose import compose_arch
+
+    GlobalHydra.instance().clear()
+    overrides = ["data=ade20k", "data.crop_size=40", *TINY_NET]
+    for arch in ("fcn", "encnet"):
+        row = model_cost.cost(overrides, arch)
+        torch.manual_seed(0)
+        net = instantiate(compose_arch(arch, None, overrides).model).net.eval()
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            net(torch.randn(1, 3, 40, 40))  # computed for real, on the CPU
+        assert row["gflops"] == counter.get_total_flops() / 1e9 > 0
+        assert row["params"] == sum(p.numel() for p in net.parameters())
+        assert (row["arch"], row["size"], row["num_classes"]) == (arch, 40, 150)
+    data = json.loads((BENCHMARKS / "model_cost.json").read_text())
+    assert len(data["rows"]) == 8
+    assert model_cost.markdown(data["rows"]) in (BENCHMARKS.parent / "README.md").read_text()
+
+
+def test_encoding_roofline_model_is_what_the_readme_quotes():
+    """`--gpu h200` on CPU prints the roofline model (no measurement); the README quotes exactly that output."""
+    proc = _run("encoding.py", "--device", "cpu", "--gpu", "h200")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    rows = [line.split() for line in lines[2:]]
+    assert [(r[0], r[1]) for r in rows[:3]] == [("reference", "fp32-highest"), ("matmul", "fp32-highest"),
+                                                ("triton", "fp32-highest")]
+    triton_ieee = next(r for r in rows if r[:2] == ["triton", "fp32-highest"])
+    triton_tf32 = next(r for r in rows if r[:2] == ["triton", "fp32-high"])
+    assert triton_ieee[-1] == "compute" and triton_tf32[-1] == "memory"  # the ieee path is compute-bound
+    assert proc.stdout.strip() in (BENCHMARKS.parent / "README.md").read_text()

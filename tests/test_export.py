@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,7 +13,9 @@ import torch
 
 from encnet.deploy import export, max_difference, run_exported
 from encnet.checkpoints import load_task
+from encnet.data.context_scenes import CLASSES
 from encnet.models import EncNet
+from encnet.visualize import palette
 
 
 def test_cli_onnx_export_matches_pytorch_at_other_sizes(tiny_checkpoint, tmp_path):
@@ -32,14 +35,23 @@ def test_cli_onnx_export_matches_pytorch_at_other_sizes(tiny_checkpoint, tmp_pat
     with torch.no_grad():
         expected = net.eval()(images)["out"]
     torch.testing.assert_close(run_exported(output, "onnx", images), expected, rtol=1e-3, atol=1e-4)
+    import onnx
+
+    metadata = {p.key: json.loads(p.value) for p in onnx.load(str(output)).metadata_props}
+    assert metadata["class_names"] == list(CLASSES)  # the checkpoint's classes travel inside the file
+    assert metadata["class_colours"] == palette(len(CLASSES)).tolist()
 
 
 def test_torchscript_export_of_a_triton_encoding_runs_the_matmul_form(tmp_path):
     """impl='triton' is not traced into the export: the saved graph is the matmul form, valid at any size."""
     net = EncNet(5, backbone={"depth": 18, "width": 0.125}, head_channels=16, num_codes=4,
                  encoding_impl="triton").eval()
-    path = export(net, "torchscript", tmp_path / "encnet.torchscript", example_shape=(1, 3, 64, 64))
-    assert "triton" not in torch.jit.load(str(path)).inlined_graph.__str__().lower()
+    path = export(net, "torchscript", tmp_path / "encnet.torchscript", example_shape=(1, 3, 64, 64),
+                  metadata={"class_names": '["a", "b"]'})
+    extra = {"class_names": ""}
+    assert "triton" not in torch.jit.load(str(path), _extra_files=extra).inlined_graph.__str__().lower()
+    assert extra["class_names"] == b'["a", "b"]'
+
     assert max_difference(net, path, "torchscript", (2, 3, 50, 83)) < 1e-4
 
 

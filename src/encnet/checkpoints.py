@@ -3,9 +3,7 @@ model for a notebook), and loaded as a trained segmentation model."""
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,29 +13,27 @@ import torch
 from lightning_fabric.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf
 
+from encnet.outputs import CountingFile, write_atomic
 from encnet.tasks import SegmentationTask
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes a checkpoint to a temporary file beside its destination, flushes it to disk, then renames it
     over the destination: a process killed at any moment leaves the previous checkpoint or the new one,
-    never a truncated file (Lightning's own writer stages in ``$TMPDIR`` and copies across filesystems)."""
+    never a truncated file (Lightning's own writer stages in ``$TMPDIR`` and copies across filesystems).
+    A full disk is one :class:`encnet.outputs.DiskFullError` naming the file and the bytes needed and free."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                torch.save(checkpoint, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, lambda file: torch.save(checkpoint, file), lambda: checkpoint_size(checkpoint))
+
+
+def checkpoint_size(checkpoint: dict[str, Any]) -> int:
+    """The bytes ``torch.save`` writes for ``checkpoint`` (serialised into a counting sink, nothing stored)."""
+    sink = CountingFile()
+    torch.save(checkpoint, sink)
+    return sink.size
 
 
 def latest_checkpoint(trainer: Any) -> str | None:

@@ -17,4 +17,12 @@ def if_validating(val_size: int, metric: str) -> str | None:
     return metric if int(val_size) > 0 else None
 
 
+def folder_num_classes(root: str) -> int:
+    """``${folder_num_classes:${.root}}``: the number of classes in ``<root>/classes.txt`` (``data=folder``)."""
+    from encnet.data.folder import num_classes_in  # the data package only when a folder config asks
+
+    return num_classes_in(root)
+
+
 OmegaConf.register_new_resolver("if_validating", if_validating, replace=True)
+OmegaConf.register_new_resolver("folder_num_classes", folder_num_classes, replace=True)

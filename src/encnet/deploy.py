@@ -6,18 +6,25 @@ matmul form (:func:`encnet.nn.encoding.resolve_impl` picks it whenever the model
 
 ONNX goes through ``torch.onnx.export(..., dynamo=True)`` (needs ``onnx`` and ``onnxscript``; the check needs
 ``onnxruntime``: ``pip install 'encnet[export]'``); TorchScript through ``torch.jit.trace``.
+
+``metadata`` (``encnet-export``: the classes' names and colours, as JSON strings) travels inside the file: the
+ONNX model's ``metadata_props``, the TorchScript archive's extra files (``torch.jit.load(..., _extra_files=)``).
+A full disk is one :class:`encnet.outputs.DiskFullError` naming the file.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from encnet.outputs import write_bytes
 
 FORMATS = ("onnx", "torchscript")
 
@@ -33,13 +40,14 @@ class SegmentationLogits(nn.Module):
         return self.net(images)["out"]
 
 
-def export(net: nn.Module, fmt: str, output: str | Path, example_shape: Sequence[int] = (1, 3, 128, 128)) -> Path:
+def export(net: nn.Module, fmt: str, output: str | Path, example_shape: Sequence[int] = (1, 3, 128, 128),
+           metadata: Mapping[str, str] | None = None) -> Path:
     """Export ``net`` (a segmentor returning a dict with ``out``) in format ``fmt`` to ``output``, traced on a
-    random input of ``example_shape``; return the written path."""
+    random input of ``example_shape``, with ``metadata`` (name → text) inside; return the written path."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     output = Path(output).expanduser()
-    output.parent.mkdir(parents=True, exist_ok=True)
+    metadata = dict(metadata or {})
     model = SegmentationLogits(net).eval()
     example = torch.randn(*example_shape, generator=torch.Generator().manual_seed(0))
     with warnings.catch_warnings():
@@ -47,10 +55,14 @@ def export(net: nn.Module, fmt: str, output: str | Path, example_shape: Sequence
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         if fmt == "torchscript":
             with torch.no_grad():
-                torch.jit.trace(model, example).save(str(output))
-        else:
-            _export_onnx(model, example, output)
-    return output
+                traced = torch.jit.trace(model, example)
+            buffer = io.BytesIO()
+            torch.jit.save(traced, buffer, _extra_files=metadata)
+            return write_bytes(output, buffer.getvalue())
+        proto = _export_onnx(model, example)
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    return write_bytes(output, proto.SerializeToString())
 
 
 # Loggers that report the ONNX exporter's progress at INFO level (Hydra's job logging shows INFO): torchvision's
@@ -58,7 +70,8 @@ def export(net: nn.Module, fmt: str, output: str | Path, example_shape: Sequence
 EXPORTER_LOGGERS = ("torch.onnx._internal.exporter._registration", "onnxscript", "onnx_ir")
 
 
-def _export_onnx(model: nn.Module, example: Tensor, output: Path) -> None:
+def _export_onnx(model: nn.Module, example: Tensor):
+    """The ONNX ``ModelProto`` of ``model`` traced on ``example`` (batch, height and width dynamic)."""
     batch, height, width = torch.export.Dim("batch"), torch.export.Dim("height"), torch.export.Dim("width")
     loggers = [logging.getLogger(name) for name in EXPORTER_LOGGERS]
     levels = [logger.level for logger in loggers]
@@ -66,9 +79,10 @@ def _export_onnx(model: nn.Module, example: Tensor, output: Path) -> None:
         logger.setLevel(logging.ERROR)
     try:
         # optimize=False: onnxruntime folds constants and fuses layers itself when it loads the model.
-        torch.onnx.export(model, (example,), str(output), input_names=["images"], output_names=["logits"],
-                          dynamic_shapes={"images": {0: batch, 2: height, 3: width}}, dynamo=True,
-                          external_data=False, optimize=False, verbose=False)
+        program = torch.onnx.export(model, (example,), input_names=["images"], output_names=["logits"],
+                                    dynamic_shapes={"images": {0: batch, 2: height, 3: width}}, dynamo=True,
+                                    optimize=False, verbose=False)
+        return program.model_proto
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)

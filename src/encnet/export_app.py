@@ -5,9 +5,12 @@
 
 The exported model maps normalised images B×3×H×W to logits B×K×H×W (batch, height, width dynamic); it is
 run on an input of ``check_shape`` and compared with PyTorch before success is reported (:mod:`encnet.deploy`).
+The class names and colours of the checkpoint go inside the file (``class_names``, ``class_colours``: JSON).
 """
 
 from __future__ import annotations
+
+import json
 
 import hydra
 from omegaconf import DictConfig
@@ -18,12 +21,19 @@ from encnet.deploy import export, max_difference
 from encnet.checkpoints import load_task
 
 
+def class_metadata(task) -> dict[str, str]:
+    """The classes the export predicts, as JSON texts: ``class_names`` and ``class_colours`` (RGB, id order)."""
+    names = task.class_names()
+    return {"class_names": json.dumps(names), "class_colours": json.dumps(task.colour_table()[: len(names)].tolist())}
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
 def main(cfg: DictConfig) -> float:
     """Hydra app; returns the max |exported − PyTorch| difference."""
     quiet_dependencies()
-    net = load_task(cfg.ckpt_path).net
-    path = export(net, cfg.format, cfg.output, cfg.example_shape)
+    task = load_task(cfg.ckpt_path)
+    net = task.net
+    path = export(net, cfg.format, cfg.output, cfg.example_shape, metadata=class_metadata(task))
     difference = max_difference(net, path, cfg.format, cfg.check_shape)
     if difference > cfg.tolerance:
         raise RuntimeError(f"{path}: the {cfg.format} export differs from PyTorch by up to {difference:.2e} on an "

@@ -27,10 +27,10 @@ def main(cfg: DictConfig) -> None:
     quiet_dependencies()
     if cfg.get("print_config", False):
         print_config(cfg, order=("eval", "data"))
-    datamodule = instantiate(cfg.data)  # class names and normalisation; no dataset is read
-    task = load_task(cfg.ckpt_path, cfg.data.num_classes)
-    written = predict(task, cfg.input, cfg.output_dir, class_names=datamodule.class_names,
-                      inference=instantiate(cfg.eval), mean=datamodule.hparams.mean, std=datamodule.hparams.std,
+    datamodule = instantiate(cfg.data)  # class names, colours and normalisation; no dataset is read
+    task = load_task(cfg.ckpt_path, cfg.data.num_classes, **datamodule.dataset_info)
+    written = predict(task, cfg.input, cfg.output_dir, inference=instantiate(cfg.eval),
+                      mean=datamodule.hparams.mean, std=datamodule.hparams.std,
                       overwrite=cfg.overwrite, device=cfg.device, progress=cfg.progress)
     print(f"{len(written)} predictions written to {Path(cfg.output_dir)}")
 

@@ -27,7 +27,7 @@ from torch import Tensor
 from encnet.data.images import read_rgb
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
 from encnet.inference import MultiScaleInference
-from encnet.outputs import require_writable
+from encnet.outputs import require_writable, save_image
 from encnet.visualize import indexed_png, overlay, palette
 
 
@@ -65,6 +65,7 @@ def predict(
     inputs: str | Path | Sequence[str | Path],
     output_dir: str | Path,
     class_names: Sequence[str] | None = None,
+    colours: np.ndarray | None = None,
     inference: MultiScaleInference | None = None,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
@@ -78,7 +79,10 @@ def predict(
         model: a network (normalised images B×3×H×W → logits B×K×H×W, e.g. a ``SegmentationTask``) or the
             path of a checkpoint written by ``encnet-train``.
         inputs: a file, a directory, a glob pattern, or a list of files.
-        class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them).
+        class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them); default:
+            those the model was trained with (a ``SegmentationTask``'s), else none.
+        colours: 256×3 uint8 colours of the label values; default: the model's (its dataset's class colours),
+            else :func:`encnet.visualize.palette`.
         inference: multi-scale / flip / sliding-window settings (default: one pass over the whole image at
             its own size).
         mean, std: the input normalisation the model was trained with.
@@ -104,8 +108,11 @@ def predict(
     require_writable(output_dir, "output_dir")
     inference = inference or MultiScaleInference(mode="whole", base_size=None)
     normalise = eval_transform(None, mean, std)
+    if class_names is None and hasattr(model, "class_names"):
+        class_names = model.class_names()
+    if colours is None:
+        colours = model.colour_table() if hasattr(model, "colour_table") else palette()
     names = [*(class_names or []), *(f"class_{k}" for k in range(len(class_names or []), 256))]
-    colours = palette()
 
     written: list[Path] = []
     failures: dict[Path, str] = {}
@@ -123,8 +130,8 @@ def predict(
         tensor = normalise(image=image)["image"][None].to(device)
         labels = inference(model, tensor).argmax(dim=1)[0].cpu().numpy()
         label_path, overlay_path = output_paths(output_dir, source)
-        indexed_png(labels, colours).save(label_path)
-        overlay(image, labels, colours, names).save(overlay_path, quality=90)
+        save_image(indexed_png(labels, colours), label_path)
+        save_image(overlay(image, labels, colours, names), overlay_path, quality=90)
         written.append(label_path)
     if failures:
         raise PredictionError(failures, output_dir)

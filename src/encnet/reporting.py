@@ -20,6 +20,8 @@ import rich.tree
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
+from encnet.outputs import write_text
+
 
 @rank_zero_only
 def print_config(cfg: DictConfig, order: tuple[str, ...] = ("data", "model", "trainer", "callbacks", "logger")) -> None:
@@ -45,8 +47,7 @@ def metrics_record(metrics: Mapping[str, Any], extra: Mapping[str, Any]) -> dict
 def write_metrics(path: Path, metrics: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     """Write :func:`metrics_record` of ``metrics`` and ``extra`` to ``path`` as JSON; return it."""
     record = metrics_record(metrics, extra)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    write_text(path, json.dumps(record, indent=2) + "\n")
     return record
 
 

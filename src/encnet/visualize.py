@@ -27,6 +27,15 @@ def palette(num_classes: int = 256) -> np.ndarray:
     return colours.astype(np.uint8)
 
 
+def colour_table(class_colours: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """256×3 uint8 colours of the label values: ``class_colours`` (a dataset's own, class-id order) first,
+    :func:`palette` beyond them (and for all of them when there are none)."""
+    table = palette()
+    if class_colours:
+        table[: len(class_colours)] = np.asarray(class_colours, np.uint8)
+    return table
+
+
 def colorize(label: np.ndarray, colours: np.ndarray | None = None) -> np.ndarray:
     """H×W label values → H×W×3 uint8 colours (``colours``: 256×3, default :func:`palette`)."""
     return (palette() if colours is None else colours)[label]

@@ -6,6 +6,7 @@ from encnet.data.cityscapes import Cityscapes
 from encnet.data.context_scenes import ContextScenes, ContextScenesDataModule
 from encnet.data.datamodule import SegmentationDataModule
 from encnet.data.dataset import SegmentationDataset
+from encnet.data.folder import FolderDataset
 from encnet.data.pascal_context import PascalContext, PascalContext60
 from encnet.data.voc import VOC
 
@@ -16,6 +17,7 @@ __all__ = [
     "Cityscapes",
     "ContextScenes",
     "ContextScenesDataModule",
+    "FolderDataset",
     "PascalContext",
     "PascalContext60",
     "SegmentationDataModule",

@@ -41,10 +41,10 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from encnet.data.ade20k import ADE20K, SPLIT_DIRS
 from encnet.data.datamodule import SegmentationDataModule
+from encnet.outputs import DiskFullError, disk_full, save_image, write_text
 
 log = logging.getLogger(__name__)
 
@@ -252,13 +252,16 @@ def generate(root: str | Path, num_train: int, num_val: int, image_size: int, se
     """Write the dataset under ``root`` (ADE20K layout) unless it is already complete; return ``root``.
 
     The files appear atomically (written to a temporary sibling, then renamed), so concurrent jobs and
-    interrupted runs never leave a half-written dataset behind.
+    interrupted runs never leave a half-written dataset behind. A full disk is one
+    :class:`encnet.outputs.DiskFullError` naming ``root``, with the bytes the whole dataset needs (estimated
+    from the images written so far) and those free.
     """
     root = Path(root).expanduser()
     if (root / "COMPLETE").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    written, done = 0, 0
     try:
         for split, count in (("train", num_train), ("val", num_val)):
             image_dir = tmp / "images" / SPLIT_DIRS[split]
@@ -268,16 +271,21 @@ def generate(root: str | Path, num_train: int, num_val: int, image_size: int, se
             for index in range(count):
                 image, label, scene = make_scene(scene_rng(seed, split, index), image_size)
                 stem = f"{split}_{index:05d}_{scene}"
-                Image.fromarray(image).save(image_dir / f"{stem}.png")
                 # ADE20K convention: 0 = unlabelled, class k stored as k + 1.
-                Image.fromarray(np.where(label == 255, 0, label + 1).astype(np.uint8)).save(mask_dir / f"{stem}.png")
-        (tmp / "COMPLETE").write_text(f"context_scenes v{VERSION} seed={seed} size={image_size}\n")
+                stored = np.where(label == 255, 0, label + 1).astype(np.uint8)
+                for array, folder in ((image, image_dir), (stored, mask_dir)):
+                    written += save_image(array, folder / f"{stem}.png", fsync=False).stat().st_size  # renamed below
+                done += 1
+        write_text(tmp / "COMPLETE", f"context_scenes v{VERSION} seed={seed} size={image_size}\n")
         try:
             os.replace(tmp, root)
         except OSError:  # another job finished first, or a stale partial dir is in the way
             if not (root / "COMPLETE").is_file():
                 shutil.rmtree(root, ignore_errors=True)
                 os.replace(tmp, root)
+    except DiskFullError:
+        shutil.rmtree(tmp, ignore_errors=True)  # its space is free again before it is counted
+        raise disk_full(root, written * (num_train + num_val) // max(done, 1)) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root

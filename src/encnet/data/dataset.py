@@ -19,6 +19,7 @@ Masks are PNGs of label ids (palette PNGs are read as their indices, not colours
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,15 @@ from encnet.data.images import read_rgb
 IGNORE_INDEX = 255
 INVALID = -1  # label_table entry of a stored label that must not occur
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class ClassList:
+    """A dataset's classes: names in id order and, when the dataset defines them, RGB colours (else the
+    palette of :mod:`encnet.visualize` colours them)."""
+
+    names: tuple[str, ...]
+    colours: tuple[tuple[int, int, int], ...] | None = None
 
 
 def shifted_labels(num_classes: int, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
@@ -63,6 +73,9 @@ def read_mask(path: Path) -> np.ndarray:
 class SegmentationDataset(Dataset):
     """(image H×W×3 uint8, mask H×W int64) pairs, passed through ``transform(image=, mask=)`` if given.
 
+    ``skip_unpaired=True`` (``encnet-check-data``) leaves out an image without annotation (or sharing its
+    annotation with another) and notes it in ``unpaired`` instead of raising, so that every such file is found.
+
     Subclasses set ``class_names`` (in class-id order), ``layout`` (the expected directory tree, quoted in
     errors), optionally ``background_index`` (class id of a "background" class that the 60-class PASCAL-Context
     convention counts), and implement ``find_pairs`` and ``label_table``.
@@ -80,11 +93,14 @@ class SegmentationDataset(Dataset):
         transform: Callable[..., dict] | None = None,
         verify: bool = False,
         ignore_index: int = IGNORE_INDEX,
+        skip_unpaired: bool = False,
     ) -> None:
         if split not in self.splits:
             raise ValueError(f"{type(self).__name__}: split must be one of {list(self.splits)}, got {split!r}")
         self.root, self.split = Path(root).expanduser(), split
         self.transform, self.ignore_index = transform, ignore_index
+        self.skip_unpaired = skip_unpaired
+        self.unpaired: list[Exception] = []  # with skip_unpaired: the error of each sample left out
         self.require_dir(self.root)
         self.samples: list[tuple[Path, Path]] = self.find_pairs(split)
         if not self.samples:
@@ -97,6 +113,15 @@ class SegmentationDataset(Dataset):
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @classmethod
+    def class_list(cls, root: str | Path) -> ClassList:
+        """The classes of the dataset at ``root`` (a fixed list for the benchmarks; a folder's own file)."""
+        return ClassList(tuple(cls.class_names))
+
+    def label_hint(self) -> str:
+        """What the stored labels should be, appended to the error of a label outside them ("" = nothing)."""
+        return ""
 
     # -- what a subclass provides ---------------------------------------------------------------------
     def find_pairs(self, split: str) -> list[tuple[Path, Path]]:
@@ -132,19 +157,38 @@ class SegmentationDataset(Dataset):
 
     def require_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
         """``pairs``, once every image and every annotation is checked to exist."""
+        kept = []
         for image, mask in pairs:
             if not image.is_file():
-                raise self.layout_error(f"image {image} does not exist")
-            if not mask.is_file():
-                raise self.layout_error(f"image {image} has no annotation {mask}")
-        return pairs
+                self.unpaired_error(self.layout_error(f"image {image} does not exist"))
+            elif not mask.is_file():
+                self.unpaired_error(self.layout_error(f"image {image} has no annotation {mask}"))
+            else:
+                kept.append((image, mask))
+        return kept
 
-    def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png") -> list[tuple[Path, Path]]:
-        """Every image in ``image_dir`` paired with ``mask_dir/<stem><mask_suffix>``; a missing mask is an error."""
+    def unpaired_error(self, error: Exception) -> None:
+        """Raise ``error``; with ``skip_unpaired``, note it in ``unpaired`` instead."""
+        if not self.skip_unpaired:
+            raise error
+        self.unpaired.append(error)
+
+    def pair_by_stem(self, image_dir: Path, mask_dir: Path, mask_suffix: str = ".png",
+                     suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[tuple[Path, Path]]:
+        """Every image in ``image_dir`` (``suffixes``) paired with ``mask_dir/<stem><mask_suffix>``; a missing
+        mask, or two images of one stem (one mask for both), is an error."""
         self.require_dir(image_dir)
         self.require_dir(mask_dir)
-        images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        return self.require_pairs([(image, mask_dir / f"{image.stem}{mask_suffix}") for image in images])
+        images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in suffixes)
+        stems: dict[str, Path] = {}
+        for image in images:
+            if image.stem in stems:
+                self.unpaired_error(ValueError(f"images {stems[image.stem]} and {image} share the name "
+                                               f"{image.stem!r} and so the annotation "
+                                               f"{mask_dir / (image.stem + mask_suffix)}; rename one"))
+            else:
+                stems[image.stem] = image
+        return self.require_pairs([(image, mask_dir / f"{image.stem}{mask_suffix}") for image in stems.values()])
 
     # -- reading --------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -164,8 +208,10 @@ class SegmentationDataset(Dataset):
         mask = self.table[np.where(outside, 0, raw)]
         bad = outside | (mask == INVALID)
         if bad.any():
+            hint = self.label_hint()
             raise ValueError(f"annotation {mask_path} has label {int(raw[bad][0])}, which is none of the "
-                             f"{self.num_classes} classes of {type(self).__name__} nor ignore ({self.ignore_index})")
+                             f"{self.num_classes} classes of {type(self).__name__} nor ignore ({self.ignore_index})"
+                             + (f" ({hint})" if hint else ""))
         return image, mask
 
     def read(self, path: Path, reader: Callable[[Path], np.ndarray]) -> np.ndarray:

@@ -19,11 +19,14 @@ matmul form otherwise; a model being exported or traced (ONNX, TorchScript) alwa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
 import torch
 from torch import Tensor, nn
+
+from encnet.nn.precision import dot_operands, dot_precision
 
 IMPLEMENTATIONS = ("auto", "triton", "matmul", "reference")
 SHAKEOUT_EVAL_SCALE = 0.5  # s_k at evaluation when shakeout is on (paper §3.5)
@@ -33,31 +36,43 @@ def _as_fp32(*tensors: Tensor) -> list[Tensor]:
     return [t if t.dtype in (torch.float32, torch.float64) else t.float() for t in tensors]
 
 
-def soft_assignment(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
+def soft_assignment(x: Tensor, codewords: Tensor, scale: Tensor, precision: str = "ieee") -> Tensor:
     """The weights a_ik of eq. 2: x B×C×N, codewords K×C, scale K → B×K×N (softmax over the K codewords).
 
-    ‖x_i − d_k‖² is expanded as ‖x_i‖² − 2 x_i·d_k + ‖d_k‖², without a B×N×K×C tensor.
+    ‖x_i − d_k‖² is expanded as ‖x_i‖² − 2 x_i·d_k + ‖d_k‖², without a B×N×K×C tensor; the product x_i·d_k
+    takes its operands as the dot-product ``precision`` policy says (:mod:`encnet.nn.precision`).
     """
     x_sq = torch.linalg.vector_norm(x, dim=1, keepdim=True).square()  # B×1×N
     d_sq = codewords.square().sum(dim=1)[:, None]  # K×1
-    dist = torch.matmul(codewords, x).mul(-2.0).add(x_sq).add(d_sq)  # B×K×N
+    d_op, x_op = dot_operands(precision, codewords, x)
+    dist = torch.matmul(d_op, x_op).mul(-2.0).add(x_sq).add(d_sq)  # B×K×N
     return torch.softmax(-scale[:, None] * dist, dim=1)
 
 
-def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
-    """Encoding by matrix products: x B×C×N, codewords K×C, scale K → B×K×C.
+def no_autocast(x: Tensor):
+    """Autocast switched off on ``x``'s device; nothing on a device without autocast (``meta``: shapes only)."""
+    if torch.amp.is_autocast_available(x.device.type):
+        return torch.autocast(device_type=x.device.type, enabled=False)
+    return contextlib.nullcontext()
 
-    Half-precision inputs are computed in fp32 (distances, softmax, accumulation) and the result is cast
-    back to the input's dtype.
+
+def encoding_matmul(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
+    """Encoding by matrix products: x B×C×N, codewords K×C, scale K → B×K×C in x's dtype.
+
+    Computed in fp32 (fp64 for fp64 inputs): norms, softmax and sums; the two matrix products take their
+    operands as the dot-product policy of :func:`encnet.nn.precision.dot_precision` says (bf16/fp16 inputs:
+    operands in that dtype; fp32 inputs: by ``torch.get_float32_matmul_precision()``), as the Triton kernels do.
     """
     out_dtype = x.dtype
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    precision = dot_precision(x.dtype, x.device)
+    with no_autocast(x):
         x, codewords, scale = _as_fp32(x, codewords, scale)
         codewords = codewords.to(x.dtype)
         scale = scale.to(x.dtype)
-        assign = soft_assignment(x, codewords, scale)  # B×K×N
+        assign = soft_assignment(x, codewords, scale, precision)  # B×K×N
         # e_k = Σ_i a_ik x_i − (Σ_i a_ik) d_k
-        encoded = torch.bmm(assign, x.transpose(1, 2)) - assign.sum(dim=2, keepdim=True) * codewords
+        a_op, x_op = dot_operands(precision, assign, x)
+        encoded = torch.bmm(a_op, x_op.transpose(1, 2)) - assign.sum(dim=2, keepdim=True) * codewords
     return encoded.to(out_dtype)
 
 
@@ -160,16 +175,41 @@ def resolve_impl(impl: str, x: Tensor) -> str:
 
 def encoding(x: Tensor, codewords: Tensor, scale: Tensor, impl: str = "auto") -> Tensor:
     """Dispatch to one implementation of eq. 1–2: x B×C×N, codewords K×C, scale K → B×K×C."""
-    impl = resolve_impl(impl, x)
-    if impl == "triton":
+    resolved = resolve_impl(impl, x)
+    if resolved == "triton":
         if not triton_available():
             raise RuntimeError("Encoding impl='triton' needs the triton package (pip install triton), or impl='matmul'")
-        from encnet.nn.encoding_triton import encoding_triton  # imports Triton: only when it is used
-
-        return encoding_triton(x, codewords, scale)
-    if impl == "matmul":
+        return _encoding_triton_or_fallback(x, codewords, scale, requested=impl)
+    if resolved == "matmul":
         return encoding_matmul(x, codewords, scale)
     return encoding_reference(x, codewords, scale)
+
+
+_TRITON_UNFIT: dict[tuple[str, int], str] = {}  # (device, K) → why the kernels cannot run there (auto: matmul)
+
+
+def _encoding_triton_or_fallback(x: Tensor, codewords: Tensor, scale: Tensor, requested: str) -> Tensor:
+    """The Triton kernels; where they have no tiles for K or none of them launches on the device, ``auto``
+    runs the matmul form (one warning per device and K) and an explicit ``triton`` is an error."""
+    import triton
+
+    from encnet.nn.encoding_triton import encoding_triton  # imports Triton: only when it is used
+    from encnet.nn.triton_tiles import MAX_CODES
+
+    key = (str(x.device), codewords.shape[0])
+    if key not in _TRITON_UNFIT:
+        if key[1] > MAX_CODES:
+            _TRITON_UNFIT[key] = f"the kernels have tiles for K ≤ {MAX_CODES}, not K={key[1]}"
+        else:
+            try:
+                return encoding_triton(x, codewords, scale)
+            except triton.runtime.errors.OutOfResources as err:
+                _TRITON_UNFIT[key] = f"no tile configuration launches on {x.device} ({err})"
+        if requested == "auto":
+            warnings.warn(f"Encoding impl='auto': {_TRITON_UNFIT[key]}; using impl='matmul'", stacklevel=3)
+    if requested == "triton":
+        raise RuntimeError(f"Encoding impl='triton': {_TRITON_UNFIT[key]}; use impl='auto' or 'matmul'")
+    return encoding_matmul(x, codewords, scale)
 
 
 class Encoding(nn.Module):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -26,6 +27,7 @@ from encnet.inference import MultiScaleInference
 from encnet.models import SEGMENTORS
 from encnet.nn import SELoss
 from encnet.tasks.base import BaseTask
+from encnet.visualize import colour_table
 
 
 class SegmentationTask(BaseTask):
@@ -40,6 +42,8 @@ class SegmentationTask(BaseTask):
         lr, momentum, weight_decay, head_lr_mult, poly_power: optimiser and schedule.
         ignore_index: label excluded from losses and metrics.
         class_names: the dataset's class names (id order), for per-class IoU; saved with the checkpoint.
+        class_colours: RGB per class (id order) for overlays and legends, when the dataset defines them (a
+            folder's ``classes.txt``); else :func:`encnet.visualize.palette`. Saved with the checkpoint.
         background_index: class id of a counted "background" class (PASCAL-Context 60), or None.
         inference: multi-scale / flip / window evaluation for test and predict (not saved).
         **net_kwargs: forwarded to the segmentor (``backbone``, ``num_codes``, ``head_channels`` …).
@@ -60,12 +64,15 @@ class SegmentationTask(BaseTask):
         poly_power: float = 0.9,
         ignore_index: int = 255,
         class_names: list[str] | None = None,
+        class_colours: list[list[int]] | None = None,
         background_index: int | None = None,
         inference: MultiScaleInference | None = None,
         **net_kwargs: Any,
     ) -> None:
         super().__init__(num_classes, ignore_index, class_names, inference)
         self.save_hyperparameters(ignore=["inference"])
+        if class_colours is not None and len(class_colours) != num_classes:
+            raise ValueError(f"model.class_colours has {len(class_colours)} colours but num_classes={num_classes}")
         if arch not in SEGMENTORS:
             raise ValueError(f"model.arch must be one of {sorted(SEGMENTORS)}, got {arch!r}")
         if "se_loss" in net_kwargs:
@@ -94,6 +101,10 @@ class SegmentationTask(BaseTask):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)["out"]
+
+    def colour_table(self) -> np.ndarray:
+        """256×3 uint8 colours of the label values: the saved class colours, the palette beyond them."""
+        return colour_table(self.hparams.get("class_colours"))
 
     def load_initial_weights(self) -> None:
         """The backbone's ImageNet weights (``backbone.pretrained``), read now, not at construction."""
