@@ -4,14 +4,15 @@ left unused), and a step that fails or runs out of time does not stop the next:
 
 1. ``environment``: Python, torch, CUDA, Triton, Lightning, Hydra versions, the GPU, `nvidia-smi`;
 2. ``kernel_tests``: `pytest tests/test_encoding_triton.py` (the GPU-only tests included);
-3. ``triton_resources``: `benchmarks/triton_resources.py --json --loaded` (registers and spills of the
-   kernels autotune picked);
+3. ``triton_resources``: `benchmarks/triton_resources.py --json --loaded` for sm_90, fp32 and bf16, K = 32
+   and 128 (registers and spills, the kernels autotune picked included);
 4. ``encoding``: `benchmarks/encoding.py --json`, B=8 C=512 64×64 K=32, fp32 at each
    float32 matmul precision (highest, high, medium) and bf16;
-5. ``throughput``: `benchmarks/segmentation_throughput.py --json`, 512×512 bf16, train batch 8,
+5. ``precision``: `benchmarks/encoding_precision.py --json`, each dot-product policy's error against fp64;
+6. ``throughput``: `benchmarks/segmentation_throughput.py --json`, 512×512 bf16, train batch 8,
    matmul and triton, compile off;
-6. ``train``: the default experiment on one GPU (`encnet-train trainer=gpu logger=csv`), its val mIoU;
-7. ``ddp``: one `fast_dev_run` batch through DDP with SyncBN on one GPU (`trainer=ddp trainer.devices=1`).
+7. ``train``: the default experiment on one GPU (`encnet-train trainer=gpu logger=csv`), its val mIoU;
+8. ``ddp``: one `fast_dev_run` batch through DDP with SyncBN on one GPU (`trainer=ddp trainer.devices=1`).
 
 Writes ``OUT/report.md`` and ``OUT/<step>.json`` (command, status, seconds, parsed results, output tails);
 runs and caches go to ``--work`` (not OUT). Exit status 0 when every step passed. Without a CUDA GPU it
@@ -58,13 +59,15 @@ TINY_NET = ["model.backbone.depth=18", "model.backbone.width=0.25", "model.head_
 @dataclass
 class Step:
     """One step: its command on a GPU and in the dry run (argv after the Python interpreter), its time limit,
-    and what is read from its output (stdout, the run directory) into the report."""
+    what is read from its output (stdout, the run directory) into the report, and the environment variables
+    it must run without."""
     name: str
     title: str
     gpu: list[str]
     dry: list[str]
     timeout_s: int
     parse: Callable[[str, Path], Any] = field(default=lambda stdout, run_dir: None)
+    unset: tuple[str, ...] = ()
 
 
 def json_lines(stdout: str, run_dir: Path) -> list[dict]:
@@ -112,6 +115,7 @@ def steps(work: Path) -> list[Step]:
              f"paths.cache_dir={work / 'cache'}"]
     encoding = [str(BENCHMARKS / "encoding.py"), "--json", "--codes", "32", "--dtypes", "fp32", "bf16",
                 "--precision", "highest", "high", "medium"]
+    resources = [str(BENCHMARKS / "triton_resources.py"), "--json", "--cache", str(work / "triton_resources")]
     throughput = [str(BENCHMARKS / "segmentation_throughput.py"), "--json", "--precision", "bf16",
                   "--impls", "matmul", "triton", "--compile", "off"]
     return [
@@ -120,22 +124,26 @@ def steps(work: Path) -> list[Step]:
         Step("kernel_tests", "Triton kernels' tests (GPU-only tests included)",
              ["-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", "tests/test_encoding_triton.py"],
              ["-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", "tests/test_encoding_triton.py",
-              "-k", "test_fp64_matches_reference and 2-24-37-5 or test_gpu_channels_last_bf16"], 110, pytest_counts),
+              "-k", "test_fp64_matches_reference and 2-24-37-5 or test_gpu_channels_last_bf16"], 105, pytest_counts),
         Step("triton_resources", "registers and spills of the kernels autotune picked",
-             [str(BENCHMARKS / "triton_resources.py"), "--json", "--loaded"],
-             [str(BENCHMARKS / "triton_resources.py"), "--json", "--archs", "90", "--dtypes", "fp32", "--codes", "16"],
-             55, json_lines),
+             [*resources, "--loaded", "--archs", "90", "--dtypes", "fp32", "bf16", "--codes", "32", "128"],
+             [*resources, "--archs", "90", "--dtypes", "fp32", "--codes", "16"],
+             50, json_lines, unset=("TRITON_INTERPRET",)),  # compiles ahead of time, also without a GPU
         Step("encoding", "Encoding layer, B=8 C=512 64×64 K=32: fp32 at each matmul precision, bf16",
              [*encoding, "--batch", "8", "--channels", "512", "--size", "64"],
              [*encoding, "--device", "cpu", "--batch", "1", "--channels", "8", "--size", "4", "--repeat", "1",
-              "--warmup", "0", "--impls", "matmul", "triton"], 75, json_lines),
+              "--warmup", "0", "--impls", "matmul", "triton"], 70, json_lines),
+        Step("precision", "error of each dot-product policy against fp64, B=4 C=512 N=4096 K=32",
+             [str(BENCHMARKS / "encoding_precision.py"), "--json"],
+             [str(BENCHMARKS / "encoding_precision.py"), "--json", "--device", "cpu", "--batch", "1", "--channels", "8",
+              "--n", "16", "--codes", "4"], 25, json_lines),
         Step("throughput", "EncNet vs FCN, 512×512 bf16, train batch 8, matmul and triton, compile off",
              [*throughput, "--size", "512", "--train-batch", "8"],
              [*throughput, "--device", "cpu", "--size", "32", "--train-batch", "2", "--infer-batches", "1",
-              "--repeat", "1", "--warmup", "0", *TINY_NET], 95, json_lines),
+              "--repeat", "1", "--warmup", "0", *TINY_NET], 90, json_lines),
         Step("train", "the default experiment on one GPU (trainer=gpu logger=csv): val mIoU",
              [*train, "trainer=gpu", "logger=csv", f"hydra.run.dir={work / 'train'}"],
-             [*train, "trainer=cpu", "logger=csv", f"hydra.run.dir={work / 'train'}", *TINY_RUN], 95, run_metrics),
+             [*train, "trainer=cpu", "logger=csv", f"hydra.run.dir={work / 'train'}", *TINY_RUN], 90, run_metrics),
         Step("ddp", "DDP + SyncBN fast_dev_run on one GPU (trainer=ddp trainer.devices=1)",
              [*train, "trainer=ddp", "trainer.devices=1", "trainer.fast_dev_run=true", "logger=none",
               f"hydra.run.dir={work / 'ddp'}"],
@@ -175,6 +183,7 @@ def run_step(step: Step, dry_run: bool, timeout_s: float, env: dict[str, str], w
     argv = [sys.executable, *(step.dry if dry_run else step.gpu)]
     record: dict[str, Any] = {"step": step.name, "title": step.title, "command": argv, "timeout_s": round(timeout_s)}
     start = time.perf_counter()
+    env = {k: v for k, v in env.items() if k not in step.unset}
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:

@@ -175,6 +175,15 @@ def build(out: Path, python_version: str | None, platform: str | None, have: dic
     for tag in platform_tags(platform) if platform else []:
         target += ["--platform", tag]
     pinned = {name: version for name, version in provided.items() if version}
+    requirements = []
+    for line in project_requirements(extras_of_encnet):  # the target's own torch is what it is
+        req = Requirement(line)
+        name = canonicalize_name(req.name)
+        if name not in pinned:
+            requirements.append(line)
+        elif not req.specifier.contains(pinned[name], prereleases=True):
+            print(f"note: the target's {name} {pinned[name]} is outside encnet's {req}: `pip install` of encnet "
+                  "refuses it there; running the checkout with src/ on PYTHONPATH does not check", file=sys.stderr)
     extras: dict[str, dict[str, list[str]]] = {}  # stand-in → {extra: Requires-Dist}
     with tempfile.TemporaryDirectory() as tmp:
         links = Path(tmp)
@@ -184,7 +193,7 @@ def build(out: Path, python_version: str | None, platform: str | None, have: dic
             constraints.write_text("".join(stand_in(links, name, version, extras.get(name)) + "\n"
                                            for name, version in pinned.items()))
             pip("download", "--quiet", *target, "--find-links", str(links), "--constraint", str(constraints),
-                "--dest", str(out), *project_requirements(extras_of_encnet))
+                "--dest", str(out), *requirements)
             for whl in out.glob(f"*+{STAND_IN}-*.whl"):  # never reused by the next round
                 whl.unlink()
             asked = extras_asked(sorted(out.glob("*.whl")), pinned)
