@@ -89,7 +89,13 @@ def child(args: argparse.Namespace) -> dict:
     before = reset_peak_memory(args.device)
     _forward_backward(impl, inputs, grad)
     extra = peak_memory(args.device) - before
+    picked = {}
+    if impl == "triton" and args.device.startswith("cuda"):
+        from encnet.nn.encoding_triton import picked_configs
+
+        picked = picked_configs()  # what autotune chose for this size, and the loaded kernels' registers
     return {
+        "picked": picked,
         "impl": impl,
         "dtype": dtype,
         "precision": precision,
@@ -188,6 +194,10 @@ def report(args: argparse.Namespace, results: list[dict]) -> None:
         print(f"{r['impl']:<10} {_mode(r):<12} {r['policy']:<5} {1e3 * r['forward_s']:>9.3f} "
               f"{1e3 * r['forward_backward_s']:>11.3f} {r['extra_bytes'] / 2**20:>10.1f} "
               f"{r['extra_bytes'] / r['input_bytes']:>8.2f} {bound:>9} {share:>9}")
+    for r in results:
+        for kernel, p in r.get("picked", {}).items():
+            print(f"{_mode(r)} triton {kernel}: autotune picked {p['config']} (n_regs {p['n_regs']}, "
+                  f"n_spills {p['n_spills']}, shared {p['shared']} B)")
     for mode in {_mode(r) for r in results}:
         by_impl = {r["impl"]: r for r in results if _mode(r) == mode}
         if args.device == "cpu":
