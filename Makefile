@@ -10,12 +10,27 @@ ifndef RESULTS_DIR
 RESULTS_DIR := logs/results/$(shell date +%Y-%m-%d_%H-%M-%S)
 endif
 PYTEST_ARGS ?=
+# Offline installs (README "Offline install"): make wheelhouse DIR=... [PYTHON_VERSION=3.12
+# PLATFORM=manylinux_2_28_x86_64 HAVE=freeze.txt EXTRAS=wandb]; make install WHEELHOUSE=DIR [EXTRAS=wandb]
+WHEELHOUSE ?=
+EXTRAS ?=
+PYTHON_VERSION ?=
+PLATFORM ?=
+HAVE ?=
+OFFLINE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
+comma := ,
+PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))])
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep table1 figure5 benchmark clean help
+.PHONY: install wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 benchmark clean help
 
 help:
-	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
+	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
+	@echo "                WHEELHOUSE=DIR: offline, from a wheelhouse (keeps the torch of PYTHON)"
+	@echo "make wheelhouse DIR=... [PYTHON_VERSION=3.12 PLATFORM=manylinux_2_28_x86_64 HAVE=freeze EXTRAS=wandb]"
+	@echo "                the wheels of an offline install on another machine (all but torch, triton, HAVE)"
+	@echo "make offline-check  a wheelhouse for this Python, a fresh venv from it with --no-index, one fast_dev_run"
+	@echo "make gpu-check OUT=DIR  the GPU acceptance run (benchmarks/gpu_check.py; GPU_CHECK_DRY_RUN=1: on CPU)"
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
@@ -28,12 +43,19 @@ help:
 install: $(VENV)/.installed
 
 # torch first: a torch that the base interpreter already has (a GPU user's build) is kept through
-# --system-site-packages; otherwise, without a GPU, only the CPU build (2.13.0+cpu) is accepted, so the
-# multi-GB CUDA build is never pulled. The rest is installed with torch pinned to what is there.
+# --system-site-packages (where PYTHON is itself a venv's, as on many GPU hosts, its site-packages through a
+# .pth file, which that flag does not reach), and so is its setuptools (torch requires one; venvs of Python
+# < 3.12 bring an older one); otherwise, without a GPU, only the CPU build (2.13.0+cpu) is accepted, so the
+# multi-GB CUDA build is never pulled. The rest is installed with torch pinned to what is there: the dev
+# extra, or with WHEELHOUSE only encnet and EXTRAS, from the wheelhouse alone (--no-index; torch and its
+# dependencies are not in a wheelhouse: an offline machine must have them in PYTHON).
 $(VENV)/.installed: pyproject.toml
 	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
 		echo "keeping the torch of $(PYTHON) ($$($(PYTHON) -c 'import torch; print(torch.__version__)'))"; \
 		$(PYTHON) -m venv --system-site-packages $(VENV); \
+		$(BIN)/python -c "import torch" 2>/dev/null || $(PYTHON) -c "import site; print(*site.getsitepackages(), sep='\n')" \
+			> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/parent-environment.pth"; \
+		! $(PYTHON) -c "import setuptools" 2>/dev/null || $(BIN)/pip uninstall -q -y setuptools; \
 	else \
 		$(PYTHON) -m venv $(VENV); \
 		if command -v nvidia-smi >/dev/null 2>&1; then \
@@ -44,8 +66,32 @@ $(VENV)/.installed: pyproject.toml
 		fi; \
 	fi
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
-	$(BIN)/pip install -c $(VENV)/constraints.txt -e ".[dev]"
+	$(BIN)/pip install $(OFFLINE) -c $(VENV)/constraints.txt -e "$(PACKAGE)"
 	touch $@
+
+# A wheelhouse for the target PYTHON_VERSION / PLATFORM (default: this machine's), less HAVE (offline/wheelhouse.py).
+wheelhouse: install
+	@test -n "$(DIR)" || { echo "make wheelhouse: give DIR=<folder for the wheels>"; exit 2; }
+	$(BIN)/python offline/wheelhouse.py $(DIR) $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) \
+		$(if $(PLATFORM),--platform $(PLATFORM)) $(if $(HAVE),--have $(HAVE)) $(if $(EXTRAS),--extras $(EXTRAS))
+
+# CI: the offline path end to end, for this machine's Python, as on a GPU host: a "host" environment with
+# torch alone, a wheelhouse less what the host has (HAVE = its pip freeze), a venv on top of the host from
+# the wheelhouse alone (--no-index), and one fast_dev_run that logs to CSV with no wandb installed.
+OFFLINE_CHECK := .cache/offline-check
+offline-check: install
+	rm -rf $(OFFLINE_CHECK)
+	$(PYTHON) -m venv $(OFFLINE_CHECK)/host
+	$(OFFLINE_CHECK)/host/bin/pip install -q "torch==$(TORCH_VERSION)+cpu" 2>/dev/null || \
+		$(OFFLINE_CHECK)/host/bin/pip install -q "torch==$(TORCH_VERSION)+cpu" --extra-index-url $(TORCH_CPU_INDEX)
+	$(OFFLINE_CHECK)/host/bin/pip freeze > $(OFFLINE_CHECK)/host-freeze.txt
+	$(MAKE) --no-print-directory wheelhouse DIR=$(OFFLINE_CHECK)/wheels HAVE=$(OFFLINE_CHECK)/host-freeze.txt EXTRAS=
+	$(MAKE) --no-print-directory install PYTHON=$(OFFLINE_CHECK)/host/bin/python VENV=$(OFFLINE_CHECK)/venv \
+		WHEELHOUSE=$(OFFLINE_CHECK)/wheels EXTRAS=
+	$(OFFLINE_CHECK)/venv/bin/python -c "import importlib.util as u; assert u.find_spec('wandb') is None, 'wandb installed'"
+	OMP_NUM_THREADS=1 $(OFFLINE_CHECK)/venv/bin/encnet-train trainer.fast_dev_run=true logger=csv print_config=false \
+		data.num_train=8 data.num_val=4 data.num_workers=0 hydra.run.dir=$(OFFLINE_CHECK)/run \
+		paths.cache_dir=$(OFFLINE_CHECK)/cache
 
 train: install
 	$(BIN)/encnet-train $(ARGS)
@@ -68,6 +114,12 @@ $(VENV)/.reference: $(VENV)/.installed requirements-reference.txt
 	$(BIN)/pip install -c $(VENV)/constraints.txt -e ".[dev,reference]"
 	$(BIN)/pip install -c $(VENV)/constraints.txt --no-deps -r requirements-reference.txt
 	touch $@
+
+# The GPU acceptance run (benchmarks/gpu_check.py; README "GPU check"). Not through `install`: on an offline
+# GPU host it runs with PYTHON and a wheelhouse unpacked onto PYTHONPATH; where .venv exists, with .venv.
+gpu-check:
+	@test -n "$(OUT)" || { echo "make gpu-check: give OUT=<folder for report.md and the steps' JSON files>"; exit 2; }
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) benchmarks/gpu_check.py $(OUT)
 
 notebooks: install
 	cd notebooks && $(abspath $(BIN))/jupyter-execute --inplace *.ipynb

@@ -1,14 +1,21 @@
 """wandb receives the validation images with their masks, the per-class IoU table and the confusion matrix
-(read back from the offline run directory); the CSV logger works without wandb."""
+(read back from the offline run directory); without wandb, logger=csv and logger=none run and logger=wandb
+says what it needs."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import wandb
 
 from encnet.data.context_scenes import CLASSES
+from encnet.loggers import MISSING_WANDB
 from encnet.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_offline_run_holds_predictions_iou_table_and_confusion_matrix(compose_train, tmp_path):
@@ -34,9 +41,41 @@ def test_offline_run_holds_predictions_iou_table_and_confusion_matrix(compose_tr
     assert sum(cell[2] for cell in cells) == pixels > 0  # every labelled validation pixel, once
 
 
-def test_csv_logger_without_wandb(compose_train, tmp_path):
-    cfg = compose_train("logger=csv", "callbacks=default", "trainer.max_epochs=1", "trainer.log_every_n_steps=1")
-    train(cfg)
-    (metrics,) = (tmp_path / "run" / "csv").rglob("metrics.csv")
+# Run in a fresh interpreter in which every import of wandb fails, as where it is not installed.
+WITHOUT_WANDB = r"""
+import json, sys
+from pathlib import Path
+
+class HideWandb:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "wandb":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, HideWandb())
+from tests.conftest import TINY, _composer
+from encnet.train import train
+
+tmp, results = Path(sys.argv[1]), {}
+for logger in ("csv", "none", "wandb"):
+    cfg = _composer("train", tmp / logger, tmp / "cache", TINY)(
+        f"logger={logger}", "callbacks=default", "trainer.max_epochs=1", "trainer.log_every_n_steps=1")
+    try:
+        results[logger] = {"mIoU": train(cfg)["val/mIoU"]}
+    except Exception as err:
+        results[logger] = {"error": str(err)}
+    results[logger]["wandb_imported"] = "wandb" in sys.modules
+print(json.dumps(results))
+"""
+
+
+def test_csv_and_no_logger_run_without_wandb_and_wandb_logger_names_itself(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_WANDB, str(tmp_path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for logger in ("csv", "none"):
+        assert results[logger]["mIoU"] >= 0 and not results[logger]["wandb_imported"], results
+    (metrics,) = (tmp_path / "csv" / "run" / "csv").rglob("metrics.csv")
     assert "val/mIoU" in metrics.read_text().splitlines()[0]
-    assert not (tmp_path / "run" / "wandb").exists()
+    assert not [path for logger in ("csv", "none") for path in (tmp_path / logger).rglob("wandb")]
+    assert MISSING_WANDB in results["wandb"]["error"], results
