@@ -22,7 +22,7 @@ comma := ,
 PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))])
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 benchmark clean help
+.PHONY: install check wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
@@ -34,6 +34,7 @@ help:
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
+	@echo "make check      what CI runs: make test, then make offline-check"
 	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
@@ -78,6 +79,8 @@ wheelhouse: install
 # CI: the offline path end to end, for this machine's Python, as on a GPU host: a "host" environment with
 # torch alone, a wheelhouse less what the host has (HAVE = its pip freeze), a venv on top of the host from
 # the wheelhouse alone (--no-index), and one fast_dev_run that logs to CSV with no wandb installed.
+check: test offline-check
+
 OFFLINE_CHECK := .cache/offline-check
 offline-check: install
 	rm -rf $(OFFLINE_CHECK)
