@@ -12,7 +12,7 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep table1 figure5 benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves curves-pilot benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
@@ -23,6 +23,8 @@ help:
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
+	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, seeds CURVE_SEEDS, one run at a time (results/curves)"
+	@echo "make curves-pilot  the same for one seed pair on 384 px scenes with 128 px markers"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -88,6 +90,33 @@ figure5: install
 	$(PARALLEL) model.num_codes=0,8,16,32,64 hydra.sweep.dir=$(RESULTS_DIR)/figure5/codes $(ARGS)
 	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/alpha --mean-of $(AMBIGUOUS) --plot docs/figure5_alpha.png
 	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/codes --mean-of $(AMBIGUOUS) --plot docs/figure5_codes.png
+
+# Studies run one run at a time on one thread (scripts/study-run): each run skipped once results/<run>/metrics.json
+# exists, resumed from its last.ckpt in logs/study/ after an interruption, every run from the code snapshot
+# logs/study/code (the commit in logs/study/code/COMMIT; `rm -r logs/study/code` before a study of new code).
+# In the background: setsid nohup make curves > logs/study/curves.log 2>&1 &
+logs/study/code/COMMIT:
+	mkdir -p logs/study/code
+	git archive HEAD src conf | tar -x -C logs/study/code
+	git rev-parse HEAD > $@
+
+study-code: logs/study/code/COMMIT
+
+CURVE_SEEDS ?= 0 1 2 3 4
+CURVE_EPOCHS ?= 24
+# seed pairs in order (fcn s0, encnet s0, fcn s1, …), so that finished pairs accumulate
+curves: install study-code
+	for seed in $(CURVE_SEEDS); do for model in fcn encnet; do \
+		scripts/study-run curves/128px/$$model/s$$seed model=$$model seed=$$seed trainer.max_epochs=$(CURVE_EPOCHS) \
+			|| exit 1; \
+	done; done
+
+# 384 px scenes, markers of the 128 px size: most ambiguous pixels lie beyond an FCN's reach of some marker
+curves-pilot: install study-code
+	for model in fcn encnet; do \
+		scripts/study-run curves/384px/$$model/s0 model=$$model seed=0 trainer.max_epochs=$(CURVE_EPOCHS) \
+			data.image_size=384 'data.marker_radius_px=[10.24,11.52]' || exit 1; \
+	done
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py
