@@ -12,7 +12,7 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves curves-pilot benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves curves-pilot results-tables benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
@@ -25,6 +25,7 @@ help:
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, seeds CURVE_SEEDS, one run at a time (results/curves)"
 	@echo "make curves-pilot  the same for one seed pair on 384 px scenes with 128 px markers"
+	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -117,6 +118,9 @@ curves-pilot: install study-code
 		scripts/study-run curves/384px/$$model/s0 model=$$model seed=0 trainer.max_epochs=$(CURVE_EPOCHS) \
 			data.image_size=384 'data.marker_radius_px=[10.24,11.52]' || exit 1; \
 	done
+
+results-tables: install
+	@$(BIN)/python -m encnet.readme_tables results
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

@@ -1,0 +1,50 @@
+"""The README's result tables, generated from the committed ``results/`` (``make results-tables``,
+``python -m encnet.readme_tables``): each table is ``encnet-results`` on a study's runs; the README holds this
+module's output between the ``<!-- results-tables -->`` markers, and a test checks that they are equal.
+
+``TABLES``: (heading, encnet-results arguments with ``{root}`` for the results directory and ``{ambiguous}``
+for the context_scenes classes that only the scene decides).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+from encnet.data.context_scenes import AMBIGUOUS
+from encnet.results import main as results
+
+BEGIN, END = "<!-- results-tables -->", "<!-- /results-tables -->"
+CURVES_128 = "{root}/curves/128px --baseline model=fcn --mean-of {ambiguous} --markdown"
+TABLES = (
+    ("128 px scenes, after 6 epochs", f"{CURVES_128} --epoch 6"),
+    ("128 px scenes, after 12 epochs", f"{CURVES_128} --epoch 12"),
+    ("128 px scenes, after 24 epochs (final weights)", CURVES_128),
+)
+
+
+def render(root: Path = Path("results")) -> str:
+    """The tables' Markdown: per table a heading line, the command, and encnet-results' output."""
+    parts = []
+    for heading, template in TABLES:
+        argv = template.format(root=root, ambiguous=" ".join(AMBIGUOUS)).split()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            results(argv)
+        command = template.format(root=root, ambiguous="<ambiguous>")
+        parts.append(f"**{heading}** (`encnet-results {command}`):\n\n{out.getvalue().strip()}\n")
+    return "\n".join(parts)
+
+
+def readme_block(readme: Path) -> str:
+    """The text between the markers in ``readme`` (one error naming the file when they are missing)."""
+    text = readme.read_text()
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise ValueError(f"{readme} must hold one {BEGIN} … {END} block")
+    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n")
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("results")))
