@@ -12,7 +12,7 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves curves-pilot results-tables benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves results-tables benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
@@ -23,8 +23,7 @@ help:
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
-	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, seeds CURVE_SEEDS, one run at a time (results/curves)"
-	@echo "make curves-pilot  the same for one seed pair on 384 px scenes with 128 px markers"
+	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
@@ -103,20 +102,18 @@ logs/study/code/COMMIT:
 
 study-code: logs/study/code/COMMIT
 
-CURVE_SEEDS ?= 0 1 2 3 4
+# Queue of SIZE:SEED entries, each an FCN and a default EncNet run of 24 epochs (finished pairs accumulate):
+# the first two 128 px seed pairs, the 384 px pilot pair (markers of the 128 px size: scenes beyond an FCN's
+# reach, see benchmarks/reach.py), then the other 128 px seeds. Results in results/curves/<SIZE>px/<model>/s<SEED>/.
+CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4
 CURVE_EPOCHS ?= 24
-# seed pairs in order (fcn s0, encnet s0, fcn s1, …), so that finished pairs accumulate
 curves: install study-code
-	for seed in $(CURVE_SEEDS); do for model in fcn encnet; do \
-		scripts/study-run curves/128px/$$model/s$$seed model=$$model seed=$$seed trainer.max_epochs=$(CURVE_EPOCHS) \
-			|| exit 1; \
-	done; done
-
-# 384 px scenes, markers of the 128 px size: most ambiguous pixels lie beyond an FCN's reach of some marker
-curves-pilot: install study-code
-	for model in fcn encnet; do \
-		scripts/study-run curves/384px/$$model/s0 model=$$model seed=0 trainer.max_epochs=$(CURVE_EPOCHS) \
-			data.image_size=384 'data.marker_radius_px=[10.24,11.52]' || exit 1; \
+	for entry in $(CURVE_QUEUE); do size=$${entry%:*}; seed=$${entry#*:}; \
+		scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]"; \
+		for model in fcn encnet; do \
+			scripts/study-run curves/$${size}px/$$model/s$$seed model=$$model seed=$$seed \
+				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
+		done; \
 	done
 
 results-tables: install
