@@ -61,3 +61,22 @@ def test_encoding_benchmark_measures_each_impl():
     assert [r["impl"] for r in rows] == ["reference", "matmul"]
     for r in rows:
         assert r["forward_s"] > 0 and r["forward_backward_s"] > 0 and r["input_bytes"] == 8 * 16 * 4
+
+
+def test_cpu_train_step_times_each_variant(tmp_path):
+    data = ["data.num_train=4", "data.num_val=2", "data.image_size=48", "data.batch_size=2",
+            f"paths.cache_dir={tmp_path}"]
+    proc = _run("cpu_train_step.py", *TINY_NET, *data, "--repeat", "1", "--rows", "fp32", "channels_last", "bf16")
+    assert proc.returncode == 0, proc.stderr
+    times = {line.split()[1]: float(line.split()[2]) for line in proc.stdout.splitlines() if line.startswith("step ")}
+    assert times.keys() == {"fp32", "channels_last", "bf16"} and all(t > 0 for t in times.values())
+    assert "load batch" in proc.stdout and "profile of one step fp32" in proc.stdout and "aten::" in proc.stdout
+
+
+def test_reach_field_and_missed_markers():
+    proc = _run("reach.py", "--input", "256", "--sizes", "128", "--images", "2", *TINY_NET[:3])
+    assert proc.returncode == 0, proc.stderr
+    field = proc.stdout.splitlines()[0].split("theoretical receptive field ")[1].split(" px")[0]
+    height, width = (int(v) for v in field.split(" × "))
+    assert 1 < height == width <= 256
+    assert "128 px scenes, 128 px markers, 2 val scenes: field misses some marker for" in proc.stdout
