@@ -166,7 +166,7 @@ def test_eval_runs_and_cifar_errors_are_read(tmp_path, capsys):
     assert "| `model=cifar_encnet` | 1 | 4.50 ± 0.00 |" in capsys.readouterr().out
 
 
-def test_bad_statistics_inputs_name_the_problem(tmp_path):
+def test_bad_statistics_inputs_name_the_problem(tmp_path, capsys):
     _pairs(tmp_path)
     with pytest.raises(ValueError, match=r"--baseline must be KEY=VALUE \(e.g. model=fcn\), got 'model'"):
         main([str(tmp_path), "--baseline", "model"])
@@ -175,6 +175,8 @@ def test_bad_statistics_inputs_name_the_problem(tmp_path):
         main([str(tmp_path), "--baseline", "model=deeplab"])
     with pytest.raises(KeyError, match=r"--metric test/mIoU: no metrics.json under .* holds it"):
         main([str(tmp_path), "--metric", "test/mIoU"])
-    _write(tmp_path / "old", "a", "fcn", [], 0, 0.5, 0.9)
+    _write(tmp_path / "old", "a", "fcn", ["model=fcn"], 0, 0.5, 0.9)
+    main([str(tmp_path / "old"), "--baseline", "model=fcn", "--markdown"])  # FCN runs alone: nothing to compare
+    assert "No configuration to compare with `model=fcn` yet." in capsys.readouterr().out
     with pytest.raises(KeyError, match=r"old/a/metrics.json has no per-epoch history"):
         main([str(tmp_path / "old"), "--curves", str(tmp_path / "c.png")])

@@ -17,11 +17,12 @@ from encnet.data.context_scenes import AMBIGUOUS
 from encnet.results import main as results
 
 BEGIN, END = "<!-- results-tables -->", "<!-- /results-tables -->"
-CURVES_128 = "{root}/curves/128px --baseline model=fcn --mean-of {ambiguous} --markdown"
+CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"
 TABLES = (
-    ("128 px scenes, after 6 epochs", f"{CURVES_128} --epoch 6"),
-    ("128 px scenes, after 12 epochs", f"{CURVES_128} --epoch 12"),
-    ("128 px scenes, after 24 epochs (final weights)", CURVES_128),
+    ("128 px scenes, after 6 epochs", CURVES % "128px" + " --epoch 6"),
+    ("128 px scenes, after 12 epochs", CURVES % "128px" + " --epoch 12"),
+    ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px"),
+    ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px"),
 )
 
 
@@ -30,10 +31,13 @@ def render(root: Path = Path("results")) -> str:
     parts = []
     for heading, template in TABLES:
         argv = template.format(root=root, ambiguous=" ".join(AMBIGUOUS)).split()
+        command = template.format(root=root, ambiguous="<ambiguous>")
+        if not any(Path(argv[0]).rglob("metrics.json")):
+            parts.append(f"**{heading}** (`encnet-results {command}`): no run has finished yet.\n")
+            continue
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             results(argv)
-        command = template.format(root=root, ambiguous="<ambiguous>")
         parts.append(f"**{heading}** (`encnet-results {command}`):\n\n{out.getvalue().strip()}\n")
     return "\n".join(parts)
 

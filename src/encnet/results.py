@@ -157,7 +157,8 @@ def parse_baseline(text: str) -> tuple[str, str]:
 def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tuple[str, ...]) -> list[dict]:
     """Per configuration that has a baseline (the configuration with ``KEY=VALUE`` in place of its own value of
     KEY): the pairs shared with it and, per metric, the mean paired difference in % points with its 95 %
-    t-interval (:func:`interval`), or None when no pair holds the metric."""
+    t-interval (:func:`interval`), or None when no pair holds the metric. [] when no configuration differs from
+    one with ``KEY=VALUE`` in KEY only (e.g. FCN runs alone)."""
     key, value = parse_baseline(baseline)
     token = f"{key}={value}"
     configs = {frozenset(name.split()): name for name in groups}
@@ -179,9 +180,6 @@ def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tu
                      if metric in ours[k] and metric in theirs[k]]
             row[metric] = (*interval(diffs), len(diffs)) if diffs else None
         rows.append(row)
-    if not rows:
-        raise ValueError(f"--baseline {token}: no other configuration differs from one with {token} in {key} only; "
-                         f"configurations: {sorted(groups)}")
     return rows
 
 
@@ -370,6 +368,8 @@ def main(argv: list[str] | None = None) -> None:
         print("| --- " * (len(metrics) + 2) + "|")
         for r, c in zip(rows, cells):
             print(f"| `{r['config']}` | {r['n']} | " + " | ".join(c) + " |")
+        if args.baseline and not diffs:
+            print(f"\nNo configuration to compare with `{args.baseline}` yet.")
         if diffs:
             print(f"\n| configuration − `{args.baseline}`{budget} | pairs | "
                   + " | ".join(f"Δ {m} (points, 95 % CI)" for m in names) + " |")
@@ -384,6 +384,8 @@ def main(argv: list[str] | None = None) -> None:
     for r, c in zip(rows, cells):
         table.add_row(r["config"], str(r["seeds"]), *c)
     rich.print(table)
+    if args.baseline and not diffs:
+        rich.print(f"no configuration to compare with {args.baseline}")
     if diffs:
         table = rich.table.Table(title=f"paired difference to {args.baseline}{budget} (% points, mean [95 % t-interval])")
         for col in ("configuration", "baseline", "pairs", *names):
