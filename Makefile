@@ -12,7 +12,7 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves results-tables benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves results-tables readme-tables benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
@@ -25,6 +25,7 @@ help:
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
+	@echo "make readme-tables   rewrite those tables in README.md from results/"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -118,6 +119,9 @@ curves: install study-code
 
 results-tables: install
 	@$(BIN)/python -m encnet.readme_tables results
+
+readme-tables: install
+	$(BIN)/python -m encnet.readme_tables results --write README.md
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

@@ -1,6 +1,7 @@
 """The README's result tables, generated from the committed ``results/`` (``make results-tables``,
 ``python -m encnet.readme_tables``): each table is ``encnet-results`` on a study's runs; the README holds this
-module's output between the ``<!-- results-tables -->`` markers, and a test checks that they are equal.
+module's output between the ``<!-- results-tables -->`` markers (``make readme-tables`` rewrites them), and a
+test checks that they are equal.
 
 ``TABLES``: (heading, encnet-results arguments with ``{root}`` for the results directory and ``{ambiguous}``
 for the context_scenes classes that only the scene decides).
@@ -8,6 +9,7 @@ for the context_scenes classes that only the scene decides).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import sys
@@ -50,5 +52,24 @@ def readme_block(readme: Path) -> str:
     return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n")
 
 
+def write_readme(readme: Path, root: Path = Path("results")) -> None:
+    """Replace the block between the markers in ``readme`` by :func:`render` of ``root``."""
+    readme_block(readme)  # the markers are there, once
+    text = readme.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    readme.write_text(text[:start] + "\n" + render(root).strip("\n") + "\n" + text[end:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, nargs="?", default=Path("results"))
+    parser.add_argument("--write", type=Path, metavar="README.md", help="update the tables in this file instead")
+    args = parser.parse_args(argv)
+    if args.write:
+        write_readme(args.write, args.root)
+    else:
+        sys.stdout.write(render(args.root))
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("results")))
+    main()
