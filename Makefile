@@ -12,7 +12,7 @@ endif
 PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves results-tables readme-tables benchmark clean help
+.PHONY: install train eval test notebooks sweep table1 figure5 study-code curves curves-figure results-tables readme-tables benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU)"
@@ -24,6 +24,7 @@ help:
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
+	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
 	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
 	@echo "make readme-tables   rewrite those tables in README.md from results/"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
@@ -116,6 +117,9 @@ curves: install study-code
 				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
 		done; \
 	done
+
+curves-figure: install
+	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png
 
 results-tables: install
 	@$(BIN)/python -m encnet.readme_tables results
