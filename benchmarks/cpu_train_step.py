@@ -13,7 +13,8 @@ Rows (median seconds over ``--repeat`` calls after one warm-up):
   (the same arithmetic up to float rounding).
 * ``step bf16 autocast``: the same under CPU autocast to bfloat16 (changes the arithmetic: an option only).
 
-``--rows`` picks the variants and their order. Then the ten most expensive operators of one step of the first (``torch.profiler``, self CPU time).
+``--rows`` picks the variants and their order. Then the ten most expensive operators of one step of the first
+row (``torch.profiler``, self CPU time).
 """
 
 from __future__ import annotations

@@ -77,7 +77,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 384])
     parser.add_argument("--images", type=int, default=100, help="val scenes per size")
     args = parser.parse_args()
-    overrides = args.overrides if any(o.startswith("model=") for o in args.overrides) else ["model=fcn", *args.overrides]
+    overrides = list(args.overrides)
+    if not any(o.startswith("model=") for o in overrides):
+        overrides.insert(0, "model=fcn")
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     torch.manual_seed(0)

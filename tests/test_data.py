@@ -193,5 +193,5 @@ def test_markers_of_a_fixed_pixel_size_in_larger_scenes(tmp_path):
     assert abs(fixed / small - 1) < 0.1 and abs(large / small - 4) < 0.4
     dm = _DM(str(tmp_path), num_train=2, num_val=1, image_size=64, marker_radius_px=[4, 5])
     assert dm.root.name.endswith("64px-markers4-5px") and dm.hparams.base_size == 64
-    with pytest.raises(ValueError, match=r"data.marker_radius_px must be \[low, high\] with 0 < low <= high, got \[5, 4\]"):
+    with pytest.raises(ValueError, match=r"marker_radius_px must be \[low, high\] with 0 < low <= high, got \[5, 4\]"):
         _DM(str(tmp_path), image_size=64, marker_radius_px=[5, 4])

@@ -104,7 +104,8 @@ def _pairs(root):
                **{"val/IoU/sand": fcn})
         _write(root, f"enc{seed}", "encnet", ["model=encnet"], seed, enc, 0.9, history=_history(enc - 0.3, enc),
                **{"val/IoU/sand": enc})
-    _write(root, "enc9", "encnet", ["model=encnet"], 9, 0.99, 0.9, history=_history(0.1, 0.99), **{"val/IoU/sand": 0.99})
+    _write(root, "enc9", "encnet", ["model=encnet"], 9, 0.99, 0.9, history=_history(0.1, 0.99),
+           **{"val/IoU/sand": 0.99})
 
 
 def test_baseline_paired_differences_with_t_interval(tmp_path, capsys):

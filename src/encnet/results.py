@@ -339,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     detected = detect_metrics(groups)
     for metric in args.metric or []:
         if not any(metric in r for rs in groups.values() for r in rs):
-            raise KeyError(f"--metric {metric}: no metrics.json under {args.root} holds it (they hold {list(detected)})")
+            raise KeyError(f"--metric {metric}: no metrics.json under {args.root} holds it "
+                           f"(they hold {list(detected)})")
     metrics = tuple(args.metric or detected)
     stages = [s for s in STAGES if any(m.startswith(f"{s}/") for m in metrics)]
     metrics = (*metrics, *(f"{s}/IoU/{c}" for s in stages for c in args.classes))
@@ -356,7 +357,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.curves:
         curves = tuple(m for m in metrics if m.startswith("val/") and "/IoU/" not in m or m == MEAN_OF)
         if not curves:
-            raise ValueError("--curves plots val/ metrics (the per-epoch history holds val/ only); pass --metric val/mIoU")
+            raise ValueError("--curves plots val/ metrics (the per-epoch history holds val/ only); "
+                             "pass --metric val/mIoU")
         plot_curves(curve_series(groups, curves), curves, args.curves,
                     f"{args.root.name}: mean ± 95 % CI over seeds", labels)
         rich.print(f"curves written to {args.curves}")
@@ -387,7 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline and not diffs:
         rich.print(f"no configuration to compare with {args.baseline}")
     if diffs:
-        table = rich.table.Table(title=f"paired difference to {args.baseline}{budget} (% points, mean [95 % t-interval])")
+        table = rich.table.Table(
+            title=f"paired difference to {args.baseline}{budget} (% points, mean [95 % t-interval])")
         for col in ("configuration", "baseline", "pairs", *names):
             table.add_column(col)
         for d in diffs:

@@ -217,7 +217,8 @@ def marker_radius(size: int, marker_radius_px: tuple[float, float] | None = None
         return MARKER_RADIUS
     low, high = marker_radius_px
     if not 0 < low <= high:
-        raise ValueError(f"data.marker_radius_px must be [low, high] with 0 < low <= high, got {list(marker_radius_px)}")
+        raise ValueError("data.marker_radius_px must be [low, high] with 0 < low <= high, got "
+                         f"{list(marker_radius_px)}")
     return low / size, high / size
 
 
