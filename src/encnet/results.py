@@ -359,8 +359,9 @@ def main(argv: list[str] | None = None) -> None:
         if not curves:
             raise ValueError("--curves plots val/ metrics (the per-epoch history holds val/ only); "
                              "pass --metric val/mIoU")
+        short = {MEAN_OF: f"val mean IoU of {len(args.mean_of)} classes"}  # the classes would not fit an axis
         plot_curves(curve_series(groups, curves), curves, args.curves,
-                    f"{args.root.name}: mean ± 95 % CI over seeds", labels)
+                    f"{args.root}: mean ± 95 % CI over seeds", labels | short)
         rich.print(f"curves written to {args.curves}")
     rows = summarise(groups, metrics)
     cells = [[f"{r[m][0]:.2f} ± {r[m][1]:.2f}" if r[m] else "–" for m in metrics] for r in rows]
