@@ -22,7 +22,8 @@ comma := ,
 PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))])
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install check wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 benchmark clean help
+.PHONY: install check wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 study-code \
+	curves curves-figure results-tables readme-tables benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
@@ -39,6 +40,10 @@ help:
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
+	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
+	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
+	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
+	@echo "make readme-tables   rewrite those tables in README.md from results/"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -149,6 +154,40 @@ figure5: install
 	$(PARALLEL) model.num_codes=0,8,16,32,64 hydra.sweep.dir=$(RESULTS_DIR)/figure5/codes $(ARGS)
 	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/alpha --mean-of $(AMBIGUOUS) --plot docs/figure5_alpha.png
 	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/codes --mean-of $(AMBIGUOUS) --plot docs/figure5_codes.png
+
+# Studies run one run at a time on one thread (scripts/study-run): each run skipped once results/<run>/metrics.json
+# exists, resumed from its last.ckpt in logs/study/ after an interruption, every run from the code snapshot
+# logs/study/code (the commit in logs/study/code/COMMIT; `rm -r logs/study/code` before a study of new code).
+# In the background: setsid nohup make curves > logs/study/curves.log 2>&1 &
+logs/study/code/COMMIT:
+	mkdir -p logs/study/code
+	git archive HEAD src conf | tar -x -C logs/study/code
+	git rev-parse HEAD > $@
+
+study-code: logs/study/code/COMMIT
+
+# Queue of SIZE:SEED entries, each an FCN and a default EncNet run of 24 epochs (finished pairs accumulate):
+# the first two 128 px seed pairs, the 384 px pilot pair (markers of the 128 px size: scenes beyond an FCN's
+# reach, see benchmarks/reach.py), then the other 128 px seeds. Results in results/curves/<SIZE>px/<model>/s<SEED>/.
+CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4
+CURVE_EPOCHS ?= 24
+curves: install study-code
+	for entry in $(CURVE_QUEUE); do size=$${entry%:*}; seed=$${entry#*:}; \
+		scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]"; \
+		for model in fcn encnet; do \
+			scripts/study-run curves/$${size}px/$$model/s$$seed model=$$model seed=$$seed \
+				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
+		done; \
+	done
+
+curves-figure: install
+	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png
+
+results-tables: install
+	@$(BIN)/python -m encnet.readme_tables results
+
+readme-tables: install
+	$(BIN)/python -m encnet.readme_tables results --write README.md
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

@@ -103,3 +103,22 @@ def test_encoding_roofline_model_is_what_the_readme_quotes():
     triton_tf32 = next(r for r in rows if r[:2] == ["triton", "fp32-high"])
     assert triton_ieee[-1] == "compute" and triton_tf32[-1] == "memory"  # the ieee path is compute-bound
     assert proc.stdout.strip() in (BENCHMARKS.parent / "README.md").read_text()
+
+
+def test_cpu_train_step_times_each_variant(tmp_path):
+    data = ["data.num_train=4", "data.num_val=2", "data.image_size=48", "data.batch_size=2",
+            f"paths.cache_dir={tmp_path}"]
+    proc = _run("cpu_train_step.py", *TINY_NET, *data, "--repeat", "1", "--rows", "fp32", "channels_last", "bf16")
+    assert proc.returncode == 0, proc.stderr
+    times = {line.split()[1]: float(line.split()[2]) for line in proc.stdout.splitlines() if line.startswith("step ")}
+    assert times.keys() == {"fp32", "channels_last", "bf16"} and all(t > 0 for t in times.values())
+    assert "load batch" in proc.stdout and "profile of one step fp32" in proc.stdout and "aten::" in proc.stdout
+
+
+def test_reach_field_and_missed_markers():
+    proc = _run("reach.py", "--input", "256", "--sizes", "128", "--images", "2", *TINY_NET[:3])
+    assert proc.returncode == 0, proc.stderr
+    field = proc.stdout.splitlines()[0].split("theoretical receptive field ")[1].split(" px")[0]
+    height, width = (int(v) for v in field.split(" × "))
+    assert 1 < height == width <= 256
+    assert "128 px scenes, 128 px markers, 2 val scenes: field misses some marker for" in proc.stdout

@@ -179,3 +179,19 @@ def test_class_names_must_match_num_classes(tmp_path):
 def test_too_small_images_are_refused():
     with pytest.raises(ValueError, match="image_size=6 is too small for 5 separate markers"):
         make_scene(np.random.default_rng(0), 6)
+
+
+def test_markers_of_a_fixed_pixel_size_in_larger_scenes(tmp_path):
+    """marker_radius_px keeps the markers of a 128 px scene (radii 10.24–11.52 px) in a 256 px scene: their areas
+    match the 128 px ones, not the 4× larger default ones; the dataset is cached under its own name."""
+    def marker_areas(size, radius_px=None):
+        scenes = [draw_scene(scene_rng(0, "val", i), size, radius_px) for i in range(8)]
+        return np.mean([mask.sum() for scene in scenes for _, mask in scene.markers])
+
+    small, large = marker_areas(128), marker_areas(256)
+    fixed = marker_areas(256, (10.24, 11.52))
+    assert abs(fixed / small - 1) < 0.1 and abs(large / small - 4) < 0.4
+    dm = _DM(str(tmp_path), num_train=2, num_val=1, image_size=64, marker_radius_px=[4, 5])
+    assert dm.root.name.endswith("64px-markers4-5px") and dm.hparams.base_size == 64
+    with pytest.raises(ValueError, match=r"marker_radius_px must be \[low, high\] with 0 < low <= high, got \[5, 4\]"):
+        _DM(str(tmp_path), image_size=64, marker_radius_px=[5, 4])

@@ -1,12 +1,15 @@
-"""encnet-results: aggregation of a sweep's metrics.json files."""
+"""encnet-results: aggregation of a sweep's metrics.json files, paired differences, learning curves."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from scipy import stats
 
-from encnet.results import METRICS, collect, main, summarise, sweep_series
+from encnet.results import (
+    MEAN_OF, METRICS, add_class_mean, collect, curve_series, main, paired_differences, summarise, sweep_series,
+)
 
 
 def _write(root, name, model, overrides, seed, miou, acc, config=None, **extra):
@@ -87,3 +90,94 @@ def test_plot_errors_name_the_problem(tmp_path):
     _write(tmp_path / "old", "d", "encnet", ["model.lr=0.2"], 0, 0.5, 0.9)
     with pytest.raises(KeyError, match="has no saved config"):
         sweep_series(collect(tmp_path / "old"), METRICS)
+
+
+def _history(*mious):
+    return [{"epoch": e, "step": 10 * (e + 1), "val/mIoU": m, "val/pixAcc": 0.9, "val/IoU/sand": m} for e, m in
+            enumerate(mious)]
+
+
+def _pairs(root):
+    """FCN and EncNet over seeds 0–2 (EncNet + 2, + 4, + 6 points), plus an EncNet seed without FCN partner."""
+    for seed, (fcn, enc) in enumerate(((0.50, 0.52), (0.60, 0.64), (0.40, 0.46))):
+        _write(root, f"fcn{seed}", "fcn", ["model=fcn"], seed, fcn, 0.9, history=_history(fcn - 0.1, fcn),
+               **{"val/IoU/sand": fcn})
+        _write(root, f"enc{seed}", "encnet", ["model=encnet"], seed, enc, 0.9, history=_history(enc - 0.3, enc),
+               **{"val/IoU/sand": enc})
+    _write(root, "enc9", "encnet", ["model=encnet"], 9, 0.99, 0.9, history=_history(0.1, 0.99),
+           **{"val/IoU/sand": 0.99})
+
+
+def test_baseline_paired_differences_with_t_interval(tmp_path, capsys):
+    """Differences over the shared seeds only (seed 9 has no FCN run): mean +4, 95 % t-interval 4 ± t(0.975, 2)
+    × 2/√3 = [−0.97, +8.97], for mIoU and the class mean alike; pixAcc differs by 0."""
+    _pairs(tmp_path)
+    (row,) = paired_differences(collect(tmp_path), "model=fcn", METRICS)
+    assert row["config"] == "model=encnet" and row["baseline"] == "model=fcn" and sorted(row["pairs"]) == [0, 1, 2]
+    mean, low, high, n = row["val/mIoU"]
+    half = stats.t.ppf(0.975, 2) * 2 / 3 ** 0.5
+    assert n == 3 and mean == pytest.approx(4.0) and (low, high) == (pytest.approx(4 - half), pytest.approx(4 + half))
+    assert row["val/pixAcc"] == (0.0, 0.0, 0.0, 3)
+    main([str(tmp_path), "--baseline", "model=fcn", "--mean-of", "sand", "--markdown"])
+    out = capsys.readouterr().out
+    assert "| `model=encnet` | 3 | +4.00 [-0.97, +8.97] | +0.00 [+0.00, +0.00] | +4.00 [-0.97, +8.97] |" in out
+    assert "Δ val mean IoU of sand (points, 95 % CI)" in out
+
+
+def test_differences_at_an_equal_budget_from_the_history(tmp_path, capsys):
+    """--epoch 1: the history's first epoch, where EncNet trails FCN by 18, 16 and 14 points."""
+    _pairs(tmp_path)
+    main([str(tmp_path), "--baseline", "model=fcn", "--epoch", "1", "--markdown"])
+    out = capsys.readouterr().out
+    assert "− `model=fcn` at epoch 1 |" in out and "| `model=encnet` | 3 | -16.00 [-20.97, -11.03] |" in out
+    with pytest.raises(ValueError, match=r"--epoch 3: .*enc0/metrics.json has validated epochs 1–2 only"):
+        main([str(tmp_path), "--epoch", "3"])
+
+
+def test_curves_plot_mean_and_interval_per_epoch(tmp_path):
+    _pairs(tmp_path)
+    groups = collect(tmp_path)
+    add_class_mean(groups, ["sand"])
+    series = curve_series(groups, ("val/mIoU", MEAN_OF))
+    assert series["model=fcn"]["epoch"] == [1, 2] and series["model=encnet"]["n"] == [4, 4]
+    assert series["model=fcn"]["val/mIoU"][1][0] == pytest.approx(50.0)
+    main([str(tmp_path), "--curves", str(tmp_path / "docs" / "curves.png"), "--mean-of", "sand"])
+    assert (tmp_path / "docs" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_runs_and_cifar_errors_are_read(tmp_path, capsys):
+    """Two evaluations of each checkpoint (single scale, multi-scale + flip) are two rows of test/ metrics,
+    paired by checkpoint; a CIFAR run's top1_err is shown as logged (in %)."""
+    for ckpt, (single, multi) in enumerate(((0.50, 0.53), (0.60, 0.61))):
+        for name, scales, miou in (("s", "[1.0]", single), ("m", "[0.75,1.0,1.25]", multi)):
+            d = tmp_path / "eval" / f"{name}{ckpt}"
+            d.mkdir(parents=True)
+            (d / "metrics.json").write_text(json.dumps({
+                "test/mIoU": miou, "test/pixAcc": 0.9, "seed": 0, "ckpt_path": f"run{ckpt}/last.ckpt",
+                "eval": {"scales": scales}, "overrides": [f"ckpt_path=run{ckpt}/last.ckpt", f"eval.scales={scales}"]}))
+    main([str(tmp_path / "eval"), "--baseline", "eval.scales=[1.0]", "--markdown"])
+    out = capsys.readouterr().out
+    assert "test/mIoU (%)" in out and "| `model=? eval.scales=[1.0]` | 2 | 55.00 ± 7.07 | 90.00 ± 0.00 |" in out
+    assert "| `model=? eval.scales=[0.75,1.0,1.25]` | 2 | +2.00 [-10.71, +14.71] |" in out
+    _write(tmp_path / "cifar", "a", "cifar_encnet", [], 0, 0, 0)
+    record = json.loads((tmp_path / "cifar" / "a" / "metrics.json").read_text())
+    (tmp_path / "cifar" / "a" / "metrics.json").write_text(json.dumps(
+        {k: v for k, v in record.items() if not k.startswith("val/")} | {"test/top1_err": 4.5}))
+    main([str(tmp_path / "cifar"), "--markdown"])
+    assert "| `model=cifar_encnet` | 1 | 4.50 ± 0.00 |" in capsys.readouterr().out
+
+
+def test_bad_statistics_inputs_name_the_problem(tmp_path, capsys):
+    _pairs(tmp_path)
+    with pytest.raises(ValueError, match=r"--baseline must be KEY=VALUE \(e.g. model=fcn\), got 'model'"):
+        main([str(tmp_path), "--baseline", "model"])
+    with pytest.raises(ValueError, match=r"--baseline model=deeplab: no configuration has it; configurations: "
+                                         r"\['model=encnet', 'model=fcn'\]"):
+        main([str(tmp_path), "--baseline", "model=deeplab"])
+    with pytest.raises(KeyError, match=r"--metric test/mIoU: no metrics.json under .* holds it"):
+        main([str(tmp_path), "--metric", "test/mIoU"])
+    _write(tmp_path / "old", "a", "fcn", ["model=fcn"], 0, 0.5, 0.9)
+    main([str(tmp_path / "old"), "--baseline", "model=fcn", "--markdown"])  # FCN runs alone: nothing to compare
+    assert "No configuration to compare with `model=fcn` yet." in capsys.readouterr().out
+    with pytest.raises(KeyError, match=r"old/a/metrics.json has no per-epoch history"):
+        main([str(tmp_path / "old"), "--curves", str(tmp_path / "c.png")])

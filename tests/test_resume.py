@@ -32,8 +32,10 @@ def _train(tmp_path: Path, cache_dir: Path, log_dir: str, run: str, *extra: str)
 
 
 def _val_metrics(run_dir: Path) -> dict[str, float]:
+    """The final val metrics and the per-epoch history (wall times left out) of a finished run."""
     record = json.loads((run_dir / "metrics.json").read_text())
-    return {k: v for k, v in record.items() if k.startswith("val/")}
+    history = [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in record["history"]]
+    return {k: v for k, v in record.items() if k.startswith("val/")} | {"history": history}
 
 
 @pytest.mark.slow
@@ -59,6 +61,7 @@ def test_killed_run_resumes_exactly(tmp_path, cache_dir):
     assert resumed.returncode == 0, out
     record = json.loads((tmp_path / "crash" / "train" / "runs" / "b" / "metrics.json").read_text())
     assert record["resumed_from"] == str(last)
+    assert len(expected["history"]) == 3 and expected["history"][-1]["val/mIoU"] == expected["val/mIoU"]
     assert _val_metrics(tmp_path / "crash" / "train" / "runs" / "b") == expected, f"resumed after epoch {epoch}"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import hydra
 import numpy as np
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import RichProgressBar
@@ -39,6 +40,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "split": cfg.data.get("test_split", "val"),
         "eval": OmegaConf.to_container(cfg.eval, resolve=True),
         "seed": cfg.seed,
+        # what encnet-results groups evaluations by (ckpt_path aside: evaluations pair by checkpoint)
+        "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
     }
     return report(trainer, output_dir, results, extra, stages=("test",))
 

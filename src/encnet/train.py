@@ -17,9 +17,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from encnet.callbacks import MetricsHistory
 from encnet.checkpoints import latest_checkpoint, require_checkpoint, resume_path
 from encnet.config import CONFIG_DIR
-from encnet.entrypoint import build_trainer, report, start
+from encnet.entrypoint import build_trainer, instantiate_all, report, start
 
 
 def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
@@ -36,7 +37,8 @@ def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.model`` on ``cfg.data`` (from scratch, or resumed from ``cfg.ckpt_path``), validate (and with
-    ``cfg.test_after_fit`` test) the final weights, write and return ``metrics.json``."""
+    ``cfg.test_after_fit`` test) the final weights, write and return ``metrics.json`` (with the per-epoch
+    validation ``history``)."""
     output_dir = start(cfg)
     hydra_cfg = HydraConfig.get()
     ckpt_path = resume_path(cfg.ckpt_path, Path(cfg.paths.log_dir) / cfg.task_name, hydra_cfg.overrides.task)
@@ -46,7 +48,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model.load_initial_weights()
         if cfg.get("init_weights"):
             load_weights(model, cfg.init_weights)
-    trainer = build_trainer(cfg)
+    history = MetricsHistory()  # val metrics of every epoch → metrics.json["history"]
+    trainer = build_trainer(cfg, callbacks=[*instantiate_all(cfg.get("callbacks")), history])
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     validated = trainer.validate(model, datamodule=datamodule, verbose=False)
@@ -62,6 +65,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "overrides": list(hydra_cfg.overrides.task),
         "resumed_from": str(ckpt_path) if ckpt_path else None,
         "checkpoint": checkpoint,
+        "history": history.epochs,
         "config": {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"},
     }
     stages = ("test", "val") if cfg.get("test_after_fit", False) else ("val",)

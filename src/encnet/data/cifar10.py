@@ -201,6 +201,7 @@ class CIFAR10DataModule(LoadersDataModule):
         val_size: images held out of the 50 000 training images for validation (a fixed random subset drawn
             with ``split_seed``; default 5 000). 0: no validation split at all (no validation loop; train on
             all 50 000 and report the test error of the final model, as CIFAR papers do).
+        stream_seed: seed of the training stream (shuffle, augmentation), see :mod:`encnet.data.loaders`.
         pad, pad_mode, flip: training augmentation (see :func:`train_transform`).
     The test loader always serves the official test batch, which is read only for testing or prediction:
     nothing that selects a model ever sees it.
@@ -214,6 +215,7 @@ class CIFAR10DataModule(LoadersDataModule):
         verify_md5: bool = True,
         val_size: int = 5000,
         split_seed: int = 0,
+        stream_seed: int = 0,
         batch_size: int = 128,
         val_batch_size: int = 256,
         num_workers: int = 4,

@@ -182,10 +182,11 @@ def _partner(scene: str) -> str:
     return next(other for other, (lay, _, _) in SCENE_TYPES.items() if lay == layout and other != scene)
 
 
-def _place_markers(rng: np.random.Generator, size: int, classes: list[str]) -> list[tuple[str, np.ndarray]]:
-    """One non-overlapping ellipse per class in ``classes``, centres uniform over the image (away from its
-    border): [(class, size×size mask)]."""
-    margin, gap = size * MARKER_RADIUS[1], 2 * size * MARKER_RADIUS[1] + 2
+def _place_markers(rng: np.random.Generator, size: int, classes: list[str],
+                   radius: tuple[float, float] = MARKER_RADIUS) -> list[tuple[str, np.ndarray]]:
+    """One non-overlapping ellipse per class in ``classes`` with radii drawn from ``radius`` (× size), centres
+    uniform over the image (away from its border): [(class, size×size mask)]."""
+    margin, gap = size * radius[1], 2 * size * radius[1] + 2
     centres: list[np.ndarray] = []
     tries = 0
     while len(centres) < len(classes):
@@ -194,7 +195,7 @@ def _place_markers(rng: np.random.Generator, size: int, classes: list[str]) -> l
         centre = rng.uniform(margin, size - margin, 2)
         if all(np.hypot(*(centre - c)) > gap for c in centres):
             centres.append(centre)
-    return [(name, _ellipse(rng, size, cy, cx, MARKER_RADIUS)) for name, (cy, cx) in zip(classes, centres)]
+    return [(name, _ellipse(rng, size, cy, cx, radius)) for name, (cy, cx) in zip(classes, centres)]
 
 
 class Scene(NamedTuple):
@@ -208,8 +209,21 @@ class Scene(NamedTuple):
     markers: list[tuple[str, np.ndarray]]
 
 
-def draw_scene(rng: np.random.Generator, size: int) -> Scene:
-    """Draw one scene (type uniform over :data:`SCENES`) from ``rng``."""
+def marker_radius(size: int, marker_radius_px: tuple[float, float] | None = None) -> tuple[float, float]:
+    """The markers' radius range as a fraction of the image side: :data:`MARKER_RADIUS` by default (markers
+    grow with the image), or ``marker_radius_px`` pixels (markers of a fixed size, e.g. the 10.24–11.52 px of a
+    128 px image in a larger scene that an FCN's receptive field no longer spans)."""
+    if marker_radius_px is None:
+        return MARKER_RADIUS
+    low, high = marker_radius_px
+    if not 0 < low <= high:
+        raise ValueError("data.marker_radius_px must be [low, high] with 0 < low <= high, got "
+                         f"{list(marker_radius_px)}")
+    return low / size, high / size
+
+
+def draw_scene(rng: np.random.Generator, size: int, marker_radius_px: tuple[float, float] | None = None) -> Scene:
+    """Draw one scene (type uniform over :data:`SCENES`) from ``rng``; markers sized by :func:`marker_radius`."""
     scene = SCENES[rng.integers(len(SCENES))]
     layout, classes, marker = SCENE_TYPES[scene]
     roles = _layout(rng, layout, size)
@@ -222,7 +236,7 @@ def draw_scene(rng: np.random.Generator, size: int) -> Scene:
 
     minority = SCENE_TYPES[_partner(scene)][2]
     kinds = [marker] * MARKER_MAJORITY + [minority] * (MARKER_COUNT - MARKER_MAJORITY)
-    markers = _place_markers(rng, size, list(rng.permutation(kinds)))
+    markers = _place_markers(rng, size, list(rng.permutation(kinds)), marker_radius(size, marker_radius_px))
     for name, mask in markers:
         image[mask] = _texture(name, rng, size)[mask]
         label[mask] = C[name]
@@ -237,9 +251,10 @@ def draw_scene(rng: np.random.Generator, size: int) -> Scene:
     return Scene((image * 255).round().astype(np.uint8), label, scene, markers)
 
 
-def make_scene(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray, str]:
+def make_scene(rng: np.random.Generator, size: int,
+               marker_radius_px: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """One scene as (image size×size×3 uint8, label size×size int64 with 255 on boundaries, scene type)."""
-    image, label, scene, _ = draw_scene(rng, size)
+    image, label, scene, _ = draw_scene(rng, size, marker_radius_px)
     return image, label, scene
 
 
@@ -248,7 +263,8 @@ def scene_rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, ("train", "val").index(split), index])
 
 
-def generate(root: str | Path, num_train: int, num_val: int, image_size: int, seed: int) -> Path:
+def generate(root: str | Path, num_train: int, num_val: int, image_size: int, seed: int,
+             marker_radius_px: tuple[float, float] | None = None) -> Path:
     """Write the dataset under ``root`` (ADE20K layout) unless it is already complete; return ``root``.
 
     The files appear atomically (written to a temporary sibling, then renamed), so concurrent jobs and
@@ -269,14 +285,15 @@ def generate(root: str | Path, num_train: int, num_val: int, image_size: int, se
             image_dir.mkdir(parents=True)
             mask_dir.mkdir(parents=True)
             for index in range(count):
-                image, label, scene = make_scene(scene_rng(seed, split, index), image_size)
+                image, label, scene = make_scene(scene_rng(seed, split, index), image_size, marker_radius_px)
                 stem = f"{split}_{index:05d}_{scene}"
                 # ADE20K convention: 0 = unlabelled, class k stored as k + 1.
                 stored = np.where(label == 255, 0, label + 1).astype(np.uint8)
                 for array, folder in ((image, image_dir), (stored, mask_dir)):
                     written += save_image(array, folder / f"{stem}.png", fsync=False).stat().st_size  # renamed below
                 done += 1
-        write_text(tmp / "COMPLETE", f"context_scenes v{VERSION} seed={seed} size={image_size}\n")
+        markers = "" if marker_radius_px is None else f" marker_radius_px={list(marker_radius_px)}"
+        write_text(tmp / "COMPLETE", f"context_scenes v{VERSION} seed={seed} size={image_size}{markers}\n")
         try:
             os.replace(tmp, root)
         except OSError:  # another job finished first, or a stale partial dir is in the way
@@ -299,7 +316,9 @@ class ContextScenes(ADE20K):
 
 class ContextScenesDataModule(SegmentationDataModule):
     """The generated dataset as a datamodule: ``prepare_data`` writes it to ``cache_dir`` (once per
-    generation setting), then it is read like ADE20K. Augmentation arguments as in the parent class."""
+    generation setting), then it is read like ADE20K. ``marker_radius_px`` (None: 8–9 % of ``image_size``)
+    fixes the markers' size in pixels, so that a larger ``image_size`` spreads the same markers over a scene
+    wider than a network's reach. Augmentation arguments as in the parent class."""
 
     def __init__(
         self,
@@ -308,9 +327,13 @@ class ContextScenesDataModule(SegmentationDataModule):
         num_val: int = 200,
         image_size: int = 128,
         seed: int = 0,
+        marker_radius_px: tuple[float, float] | None = None,
         **kwargs,
     ) -> None:
+        marker_radius(image_size, marker_radius_px)  # a bad value fails here, before anything is generated
         name = f"context_scenes-v{VERSION}-seed{seed}-{num_train}x{num_val}-{image_size}px"
+        if marker_radius_px is not None:
+            name += "-markers{:g}-{:g}px".format(*marker_radius_px)
         kwargs.setdefault("base_size", image_size)
         super().__init__(root=str(Path(cache_dir).expanduser() / name), dataset="encnet.data.ContextScenes", **kwargs)
 
@@ -320,6 +343,6 @@ class ContextScenesDataModule(SegmentationDataModule):
         :func:`generate` renames a complete dataset into place, so jobs sharing the cache never see half of one."""
         hp = self.hparams
         cached = (self.root / "COMPLETE").is_file()
-        generate(self.root, hp.num_train, hp.num_val, hp.image_size, hp.seed)
+        generate(self.root, hp.num_train, hp.num_val, hp.image_size, hp.seed, hp.marker_radius_px)
         rank = self.trainer.global_rank if self.trainer is not None else 0
         log.debug("context_scenes: %s %s (global rank %d)", "found" if cached else "generated", self.root, rank)

@@ -22,7 +22,8 @@ class SegmentationDataModule(LoadersDataModule):
     ``reduce_zero_label``) go to it. Batches are (images B×3×H×W float, masks B×H×W int64, 255 = ignore).
     Validation images are resized to short side ``base_size`` and keep their aspect ratio, so
     ``val_batch_size`` > 1 needs equally sized images. Test and predict loaders yield the ``test_split`` one
-    image at a time at its original resolution (multi-scale evaluation resizes).
+    image at a time at its original resolution (multi-scale evaluation resizes). ``stream_seed`` seeds the
+    training stream (shuffle order and augmentation; :mod:`encnet.data.loaders`), independently of the model's.
 
     Attributes: ``class_names`` (class-id order), ``class_colours`` (RGB per class when the dataset defines
     them, as a folder's ``classes.txt`` may, else None) and ``background_index`` (the class id of a counted
@@ -39,6 +40,7 @@ class SegmentationDataModule(LoadersDataModule):
         val_split: str = "val",
         test_split: str = "val",
         verify: bool = False,
+        stream_seed: int = 0,
         batch_size: int = 16,
         val_batch_size: int = 1,
         num_workers: int = 4,

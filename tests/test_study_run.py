@@ -1,0 +1,39 @@
+"""scripts/study-run: one run of a study, from the code snapshot, its metrics.json copied to results/, skipped once
+it has finished, and refused without a snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TINY
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _study_run(cwd: Path, cache_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHON": sys.executable}
+    return subprocess.run([str(REPO / "scripts" / "study-run"), *args, *TINY, "trainer.max_epochs=2",
+                           f"paths.cache_dir={cache_dir}"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_study_run_trains_copies_and_skips(tmp_path, cache_dir):
+    refused = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn")
+    assert refused.returncode == 2 and "no code snapshot in logs/study/code" in refused.stderr
+    code = tmp_path / "logs" / "study" / "code"
+    code.mkdir(parents=True)
+    for part in ("src", "conf"):
+        (code / part).symlink_to(REPO / part)
+    (code / "COMMIT").write_text("test\n")
+    first = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn", "seed=3")
+    assert first.returncode == 0, first.stdout + first.stderr
+    record = json.loads((tmp_path / "results" / "study" / "fcn" / "s0" / "metrics.json").read_text())
+    assert record["seed"] == 3 and [e["epoch"] for e in record["history"]] == [0, 1]
+    assert (tmp_path / "logs" / "study" / "study" / "fcn" / "s0" / "metrics.json").is_file()
+    assert not list((tmp_path / "results").rglob("*.ckpt"))  # checkpoints stay under logs/
+    again = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn", "seed=3")
+    assert again.returncode == 0 and "done already" in again.stdout
