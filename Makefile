@@ -30,7 +30,7 @@ help:
 	@echo "                WHEELHOUSE=DIR: offline, from a wheelhouse (keeps the torch of PYTHON)"
 	@echo "make wheelhouse DIR=... [PYTHON_VERSION=3.12 PLATFORM=manylinux_2_28_x86_64 HAVE=freeze EXTRAS=wandb]"
 	@echo "                the wheels of an offline install on another machine (all but torch, triton, HAVE)"
-	@echo "make offline-check  a wheelhouse for this Python, a fresh venv from it with --no-index, one fast_dev_run"
+	@echo "make offline-check  a wheelhouse for this Python, a fresh venv from it with --no-index, a two-step training run"
 	@echo "make gpu-check OUT=DIR  the GPU acceptance run (benchmarks/gpu_check.py; GPU_CHECK_DRY_RUN=1: on CPU)"
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
@@ -83,7 +83,7 @@ wheelhouse: install
 
 # CI: the offline path end to end, for this machine's Python, as on a GPU host: a "host" environment with
 # torch alone, a wheelhouse less what the host has (HAVE = its pip freeze), a venv on top of the host from
-# the wheelhouse alone (--no-index), and one fast_dev_run that logs to CSV with no wandb installed.
+# the wheelhouse alone (--no-index), and a two-step training run that logs to CSV with no wandb installed.
 check: test offline-check
 
 OFFLINE_CHECK := .cache/offline-check
@@ -97,9 +97,11 @@ offline-check: install
 	$(MAKE) --no-print-directory install PYTHON=$(OFFLINE_CHECK)/host/bin/python VENV=$(OFFLINE_CHECK)/venv \
 		WHEELHOUSE=$(OFFLINE_CHECK)/wheels EXTRAS=
 	$(OFFLINE_CHECK)/venv/bin/python -c "import importlib.util as u; assert u.find_spec('wandb') is None, 'wandb installed'"
-	OMP_NUM_THREADS=1 $(OFFLINE_CHECK)/venv/bin/encnet-train trainer.fast_dev_run=true logger=csv print_config=false \
-		data.num_train=8 data.num_val=4 data.num_workers=0 hydra.run.dir=$(OFFLINE_CHECK)/run \
-		paths.cache_dir=$(OFFLINE_CHECK)/cache
+	OMP_NUM_THREADS=1 $(OFFLINE_CHECK)/venv/bin/encnet-train trainer.max_epochs=1 trainer.limit_train_batches=2 \
+		trainer.limit_val_batches=1 logger=csv print_config=false data.num_train=8 data.num_val=4 data.batch_size=4 \
+		data.val_batch_size=2 data.num_workers=0 hydra.run.dir=$(OFFLINE_CHECK)/run paths.cache_dir=$(OFFLINE_CHECK)/cache
+	$(OFFLINE_CHECK)/venv/bin/python -c "import csv; rows = list(csv.DictReader(open('$(OFFLINE_CHECK)/run/csv/version_0/metrics.csv'))); \
+		assert max(int(r['step']) for r in rows) >= 1 and any(r['val/mIoU'] for r in rows), 'no training step logged'"
 
 train: install
 	$(BIN)/encnet-train $(ARGS)
