@@ -124,10 +124,15 @@ def _field(pattern: str, log: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _source(row: dict) -> ASTSource:
+    """The row's kernel as ``triton.compile`` takes it."""
+    fn = next(fn for fn in KERNELS.values() if row["kernel"].endswith("." + fn.__name__))
+    return ASTSource(fn=fn, signature=row["signature"], constexprs=row["constexprs"])
+
+
 def compile_row(row: dict) -> dict:
     """Compile one row and add its resources: registers, spill bytes (stores + loads), stack, shared bytes."""
-    fn = KERNELS[row["kernel"].rsplit("._encoding_", 1)[1].removesuffix("_kernel")]
-    source = ASTSource(fn=fn, signature=row["signature"], constexprs=row["constexprs"])
+    source = _source(row)
     target = GPUTarget("cuda", row["arch"], 32)
     options = {"num_warps": row["num_warps"], "num_stages": row["num_stages"]}
     try:
@@ -146,9 +151,7 @@ def compile_row(row: dict) -> dict:
 
 
 def _cache_key(row: dict) -> str:
-    fn = KERNELS[row["kernel"].rsplit("._encoding_", 1)[1].removesuffix("_kernel")]
-    source = ASTSource(fn=fn, signature=row["signature"], constexprs=row["constexprs"])
-    key = f"{triton.__version__}|{source.hash()}|{row['arch']}|{row['num_warps']}|{row['num_stages']}"
+    key = f"{triton.__version__}|{_source(row).hash()}|{row['arch']}|{row['num_warps']}|{row['num_stages']}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

@@ -47,6 +47,7 @@ import triton.language as tl
 from torch import Tensor
 
 from encnet.nn import triton_tiles
+from encnet.nn.encoding import encoding_matmul, no_autocast
 from encnet.nn.precision import dot_precision
 
 
@@ -313,15 +314,13 @@ def encoding_triton(x: Tensor, codewords: Tensor, scale: Tensor) -> Tensor:
     """
     _check_usable(x)
     if x.dtype == torch.float64 and (not triton_tiles.FP64_DOTS or not INTERPRETED):
-        from encnet.nn.encoding import encoding_matmul
-
         if not _WARNED_FP64:
             _WARNED_FP64.append(True)
             why = (f"Triton {triton.__version__} has no fp64 dot products" if not triton_tiles.FP64_DOTS
                    else "the compiled kernels take fp32, bf16 and fp16 (fp64 tiles spill)")
             warnings.warn(f"Encoding impl='triton': {why}; fp64 inputs run by the matmul form", stacklevel=3)
         return encoding_matmul(x, codewords, scale)
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    with no_autocast(x):
         return EncodingFunction.apply(x, codewords, scale)
 
 
