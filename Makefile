@@ -22,7 +22,7 @@ comma := ,
 PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))])
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install check wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 study-code \
+.PHONY: install check lint wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 study-code \
 	curves curves-figure results-tables readme-tables benchmark clean help
 
 help:
@@ -35,7 +35,8 @@ help:
 	@echo "make train      train EncNet on the generated context_scenes dataset; ARGS='hydra overrides'"
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
-	@echo "make check      what CI runs: make test, then make offline-check"
+	@echo "make lint       ruff: lint and import order of the code, tests, benchmarks and notebooks"
+	@echo "make check      what CI runs: make lint, make test, then make offline-check"
 	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
@@ -84,7 +85,10 @@ wheelhouse: install
 # CI: the offline path end to end, for this machine's Python, as on a GPU host: a "host" environment with
 # torch alone, a wheelhouse less what the host has (HAVE = its pip freeze), a venv on top of the host from
 # the wheelhouse alone (--no-index), and a two-step training run that logs to CSV with no wandb installed.
-check: test offline-check
+check: lint test offline-check
+
+lint: install
+	$(BIN)/ruff check .
 
 OFFLINE_CHECK := .cache/offline-check
 offline-check: install
@@ -186,10 +190,10 @@ curves-figure: install
 	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png
 
 results-tables: install
-	@$(BIN)/python -m encnet.readme_tables results
+	@$(BIN)/python -m encnet.cli.readme_tables results
 
 readme-tables: install
-	$(BIN)/python -m encnet.readme_tables results --write README.md
+	$(BIN)/python -m encnet.cli.readme_tables results --write README.md
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

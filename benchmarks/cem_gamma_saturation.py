@@ -32,12 +32,13 @@ def main() -> None:
         stats = []
         for seed in range(args.seeds):
             torch.manual_seed(seed)
-            net = EncNet(dm.hparams.num_classes, {"depth": 18, "width": 0.25}, head_channels=64, num_codes=args.num_codes,
-                         cem=form).train()
+            net = EncNet(dm.hparams.num_classes, {"depth": 18, "width": 0.25}, head_channels=64,
+                         num_codes=args.num_codes, cem=form).train()
             with torch.no_grad():
                 encoded = net.cem.encoder(net.reduce(net.backbone(images)[3]))
                 gamma = net.cem.fc(encoded)
-            stats.append(torch.stack([encoded.abs().mean(), (gamma < 0.05).float().mean(), (gamma > 0.95).float().mean()]))
+            saturated = [(gamma < 0.05).float().mean(), (gamma > 0.95).float().mean()]
+            stats.append(torch.stack([encoded.abs().mean(), *saturated]))
         e, low, high = torch.stack(stats).mean(0).tolist()
         print(f"{form:<10} {e:>9.2f} {low:>9.1%} {high:>9.1%}")
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from encnet.config import CONFIG_DIR
+from encnet.infra.config import CONFIG_DIR
 
 EXPERIMENTS = ("cifar_resnet_64d", "cifar_seresnet_64d", "cifar_encnet_16k64d", "cifar_encnet_32k128d")
 

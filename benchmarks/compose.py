@@ -9,7 +9,7 @@ import functools
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from encnet.config import CONFIG_DIR
+from encnet.infra.config import CONFIG_DIR
 
 
 def compose_train(overrides: list[str]) -> DictConfig:

@@ -27,7 +27,7 @@ from hydra.utils import instantiate
 from measure import median_seconds
 from torch.profiler import ProfilerActivity, profile
 
-from encnet.config import CONFIG_DIR
+from encnet.infra.config import CONFIG_DIR
 
 ROWS = {"fp32": {}, "channels_last": {"channels_last": True}, "bf16": {"dtype": torch.bfloat16}}
 

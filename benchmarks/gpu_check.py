@@ -111,7 +111,7 @@ def run_metrics(stdout: str, run_dir: Path) -> dict | None:
 
 
 def steps(work: Path) -> list[Step]:
-    train = ["-m", "encnet.train", "print_config=false", "trainer.enable_progress_bar=false",
+    train = ["-m", "encnet.cli.train", "print_config=false", "trainer.enable_progress_bar=false",
              f"paths.cache_dir={work / 'cache'}"]
     encoding = [str(BENCHMARKS / "encoding.py"), "--json", "--codes", "32", "--dtypes", "fp32", "bf16",
                 "--precision", "highest", "high", "medium"]

@@ -25,8 +25,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from encnet.config import CONFIG_DIR
 from encnet.data.context_scenes import AMBIGUOUS, CLASSES, MARKER_MAJORITY, SCENE_TYPES, draw_scene, scene_rng
+from encnet.infra.config import CONFIG_DIR
 
 MARKERS_128 = (10.24, 11.52)  # 8–9 % of 128 px
 

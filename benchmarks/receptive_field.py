@@ -27,7 +27,14 @@ import numpy as np
 import torch
 
 from encnet.data.context_scenes import (
-    AMBIGUOUS, CLASSES, MARKER_COUNT, MARKER_MAJORITY, SCENE_TYPES, ContextScenesDataModule, draw_scene, scene_rng,
+    AMBIGUOUS,
+    CLASSES,
+    MARKER_COUNT,
+    MARKER_MAJORITY,
+    SCENE_TYPES,
+    ContextScenesDataModule,
+    draw_scene,
+    scene_rng,
 )
 from encnet.tasks import SegmentationTask
 

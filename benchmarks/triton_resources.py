@@ -243,7 +243,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--archs", type=int, nargs="+", help="compute capabilities ×10 (default: 75 80 86 89 90 "
                    "and 100 120 where Triton supports them)")
-    p.add_argument("--dtypes", nargs="+", choices=sorted(triton_tiles.GPU_DTYPES), default=list(triton_tiles.GPU_DTYPES))
+    p.add_argument("--dtypes", nargs="+", choices=sorted(triton_tiles.GPU_DTYPES),
+                   default=list(triton_tiles.GPU_DTYPES))
     p.add_argument("--precision", nargs="+", choices=("ieee", "tf32", "bf16", "fp16"),
                    help="only these dot-product policies for fp32 inputs (default: every one the runtime may use)")
     p.add_argument("--codes", type=int, nargs="+", default=[1, 8, 16, 32, 64, 128], help="K values")

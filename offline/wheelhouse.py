@@ -5,7 +5,8 @@ Left out: torch and triton (the target's own builds are kept) and what the targe
 a `pip freeze` of it; bare names are accepted too). Each of these with a version enters the resolution as
 an empty stand-in wheel of that version, so pip picks the versions of the rest that fit it and leaves out
 what only it needs; where another package asks for an extra of it (``fsspec[http]``), the stand-in
-declares what that extra adds (read from the index's metadata of the real one), so that comes along. Dependencies published as source only (``offline/sdist-only.txt``) are built here
+declares what that extra adds (read from the index's metadata of the real one), so that comes along. Dependencies
+published as source only (``offline/sdist-only.txt``) are built here
 into wheels, which must be pure Python. pip evaluates environment markers against this interpreter, so a
 backport that only an older Python needs may be included for a newer target: harmless, never missing.
 
@@ -22,10 +23,10 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 import zipfile
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -84,7 +85,8 @@ def stand_in(directory: Path, name: str, version: str, extras: dict[str, list[st
     with zipfile.ZipFile(directory / f"{dist}-py3-none-any.whl", "w") as whl:
         info = f"{dist}.dist-info"
         whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {local}\n{declared}")
-        whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: encnet\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        whl.writestr(f"{info}/WHEEL",
+                     "Wheel-Version: 1.0\nGenerator: encnet\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
         whl.writestr(f"{info}/RECORD", "")
     return f"{name}=={local}"
 
@@ -209,7 +211,8 @@ def build(out: Path, python_version: str | None, platform: str | None, have: dic
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", type=Path, help="the wheelhouse (its *.whl files are replaced)")
     p.add_argument("--python-version", help="target Python, e.g. 3.12 (default: this interpreter's)")
     p.add_argument("--platform", help="target platform tag, e.g. manylinux_2_28_x86_64 (default: this machine's)")

@@ -22,7 +22,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from encnet.config import CONFIG_DIR
+from encnet.infra.config import CONFIG_DIR
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -99,10 +99,18 @@ def compose_eval(tmp_path: Path, cache_dir: Path):
     GlobalHydra.instance().clear()
 
 
+@pytest.fixture
+def compose_app(tmp_path: Path, cache_dir: Path):
+    """compose_app(config_name, *overrides) → the composed config of another app (``predict``, ``export``,
+    ``check_data``), HydraConfig set, outputs in tmp_path: for calling that app's ``run(cfg)`` in-process."""
+    yield lambda config_name, *overrides: _composer(config_name, tmp_path, cache_dir, [])(*overrides)
+    GlobalHydra.instance().clear()
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, cache_dir) -> Path:
     """``last.ckpt`` of a one-step training run at test size (shared by the predict and export tests)."""
-    from encnet.train import train
+    from encnet.cli.train import run as train
 
     root = tmp_path_factory.mktemp("tiny_run")
     cfg = _composer("train", root, cache_dir, TINY)("callbacks=default", "trainer.max_epochs=1",

@@ -11,7 +11,8 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
-from encnet.check_data_app import BadDataError, check, hydra_arguments, main, require_good
+from encnet.cli.check_data import BadDataError, hydra_arguments, main, require_good
+from encnet.cli.check_data import run as check
 
 from .conftest import _composer
 from .fixtures.folder import CLASSES, SAMPLES, make_folder, sample_mask

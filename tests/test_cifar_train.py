@@ -10,10 +10,10 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from encnet.config import CONFIG_DIR
+from encnet.cli.train import run as train
 from encnet.data import cifar10
+from encnet.infra.config import CONFIG_DIR
 from encnet.tasks import ClassificationTask
-from encnet.train import train
 
 from .fixtures.cifar10 import cifar_root  # noqa: F401 (fixture)
 

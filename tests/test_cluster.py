@@ -32,7 +32,7 @@ def test_submitit_local_sweep_runs_each_job(tmp_path):
     tiny = [o for o in TINY if not o.startswith("callbacks=")]
     env = {**os.environ, "ENCNET_CACHE_DIR": str(tmp_path / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1",
            "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "encnet.train", "-m", "hydra/launcher=submitit_local",
+    proc = subprocess.run([sys.executable, "-m", "encnet.cli.train", "-m", "hydra/launcher=submitit_local",
                            "hydra.launcher.timeout_min=5", "seed=0,1", *tiny, "callbacks=none",
                            "trainer.fast_dev_run=true", f"hydra.sweep.dir={tmp_path}/sweep"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

@@ -8,7 +8,7 @@ import sys
 
 from .conftest import TINY
 
-# Noise that dependencies print unless it is switched off at its source (encnet.console).
+# Noise that dependencies print unless it is switched off at its source (encnet.infra.console).
 NOISE = (
     "litlogger", "litmodels", "💡", "was configured so", "Seed set", "Trainer already configured",
     "TPU available", "Loading `train_dataloader`", "Warning", "deprecated", "LeafSpec", "anonymous", "\nwandb: ",
@@ -22,7 +22,7 @@ def test_default_run_prints_only_config_progress_summary_and_results(tmp_path):
     env = {**os.environ, "ENCNET_CACHE_DIR": str(tmp_path / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1",
            "COLUMNS": "160"}
     env.pop("WANDB_SILENT", None)
-    proc = subprocess.run([sys.executable, "-m", "encnet.train", *tiny, "trainer.max_epochs=1",
+    proc = subprocess.run([sys.executable, "-m", "encnet.cli.train", *tiny, "trainer.max_epochs=1",
                            "trainer.log_every_n_steps=1", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     console = "\n" + proc.stdout + proc.stderr

@@ -11,8 +11,19 @@ from PIL import Image
 
 from encnet.data import ADE20K, ContextScenesDataModule, SegmentationDataModule
 from encnet.data.context_scenes import (
-    AMBIGUOUS, CLASSES, MARKER_COUNT, MARKER_MAJORITY, SCENE_TYPES, VERSION, ContextScenesDataModule as _DM, draw_scene, generate, make_scene,
+    AMBIGUOUS,
+    CLASSES,
+    MARKER_COUNT,
+    MARKER_MAJORITY,
+    SCENE_TYPES,
+    VERSION,
+    draw_scene,
+    generate,
+    make_scene,
     scene_rng,
+)
+from encnet.data.context_scenes import (
+    ContextScenesDataModule as _DM,
 )
 from encnet.data.transforms import train_transform
 

@@ -13,14 +13,14 @@ from hydra.utils import instantiate
 from omegaconf.errors import MissingMandatoryValue
 from PIL import Image
 
+from encnet.cli.convert_pcontext import main as convert_pcontext
+from encnet.cli.evaluate import run as evaluate
+from encnet.cli.train import run as train
 from encnet.data import ADE20K, VOC, Cityscapes, PascalContext, PascalContext60
-from encnet.data.convert_pcontext import main as convert_pcontext
 from encnet.data.dataset import read_mask
 from encnet.data.images import to_rgb
 from encnet.data.transforms import train_transform
 from encnet.data.voc import train_aug_ids
-from encnet.evaluate import evaluate
-from encnet.train import train
 
 from .fixtures.datasets import (
     ADE20K_LABELS,
@@ -142,7 +142,8 @@ def test_pcontext_59_and_60_conventions(tmp_path):
     mask59, mask60 = PascalContext(root, "train").load(1)[1], PascalContext60(root, "train").load(1)[1]
     np.testing.assert_array_equal(mask59, _mapped(PCONTEXT_LABELS, dict(zip(PCONTEXT_LABELS, (255, 0, 29, 58))), 1))
     np.testing.assert_array_equal(mask60, bands(PCONTEXT_LABELS, 1))
-    assert PascalContext60.class_names[0] == "background" and PascalContext60.class_names[1:] == PascalContext.class_names
+    assert PascalContext60.class_names[0] == "background"
+    assert PascalContext60.class_names[1:] == PascalContext.class_names
     assert PascalContext60.background_index == 0 and PascalContext.background_index is None
 
 

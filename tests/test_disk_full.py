@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from encnet.checkpoints import AtomicCheckpointIO
 from encnet.data.context_scenes import generate
-from encnet.deploy import export
+from encnet.inference.export import export
+from encnet.infra.checkpoint_files import AtomicCheckpointIO
+from encnet.infra.outputs import DiskFullError, RecordingFile, save_image, write_text
+from encnet.infra.reports import write_metrics
 from encnet.models import FCN
-from encnet.outputs import DiskFullError, RecordingFile, save_image, write_text
-from encnet.reporting import write_metrics
 
 SMALL_FS = 2 * 2**20
 

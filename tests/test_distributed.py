@@ -18,11 +18,11 @@ from omegaconf import read_write
 from pytorch_lightning.strategies import DDPStrategy
 from torch.utils.data import TensorDataset
 
-from encnet.checkpoints import load_task
+from encnet.cli.runner import report
 from encnet.data.loaders import LoadersDataModule
-from encnet.distributed import check_launch
-from encnet.entrypoint import report
-from encnet.reporting import print_config, rank_zero_only
+from encnet.infra.distributed import check_launch
+from encnet.infra.reports import print_config, rank_zero_only
+from encnet.tasks.loading import load_task
 
 from .conftest import TINY
 
@@ -46,7 +46,7 @@ def _as_multirun(cfg) -> None:
 
 def test_multirun_of_a_relaunching_ddp_run_is_refused(compose_train, monkeypatch):
     """Lightning would start rank 1 by re-running the command line, i.e. the whole sweep: refused before fit."""
-    from encnet.train import train
+    from encnet.cli.train import run as train
 
     monkeypatch.setattr(pl.Trainer, "fit", lambda *a, **k: pytest.fail("reached Trainer.fit"))
     cfg = compose_train("trainer=ddp_cpu")
@@ -113,7 +113,7 @@ def test_ddp_cpu_run_matches_one_process(tmp_path, compose_train):
     cache = tmp_path / "cache"
     env = {**os.environ, "ENCNET_CACHE_DIR": str(cache), "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "encnet.train", "trainer=ddp_cpu", *data, "model.backbone.width=0.125",
+        [sys.executable, "-m", "encnet.cli.train", "trainer=ddp_cpu", *data, "model.backbone.width=0.125",
          "model.head_channels=16", "logger=none", "callbacks=default", "trainer.enable_progress_bar=false",
          "trainer.enable_model_summary=false", "trainer.max_epochs=1", "print_config=true",
          "hydra.verbose=encnet.data.context_scenes", f"hydra.run.dir={tmp_path}/run"],

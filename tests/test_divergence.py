@@ -10,9 +10,9 @@ import sys
 import pytest
 import torch
 
-from encnet.tasks.base import DivergenceError
+from encnet.cli.train import run as train
 from encnet.tasks import SegmentationTask
-from encnet.train import train
+from encnet.tasks.base import DivergenceError
 from tests.conftest import TINY
 
 
@@ -43,7 +43,7 @@ def test_huge_learning_rate_exits_nonzero(tmp_path, cache_dir):
     """``model.lr=1e8`` from the command line: exit status 1, the error on stderr, no metrics.json."""
     args = [*TINY, "model.lr=1e8", "trainer.max_epochs=5", f"paths.cache_dir={cache_dir}",
             f"hydra.run.dir={tmp_path / 'run'}"]
-    proc = subprocess.run([sys.executable, "-m", "encnet.train", *args], cwd=tmp_path, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "encnet.cli.train", *args], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600, env=os.environ | {"OMP_NUM_THREADS": "1"})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "DivergenceError: training diverged at step" in proc.stderr and "loss term loss" in proc.stderr

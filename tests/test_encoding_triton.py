@@ -252,7 +252,7 @@ def test_trains_with_triton_under_bf16_mixed(compose_train):
     """The sweepable switch reaches every Encoding layer, and Lightning's bf16-mixed autocast runs through it."""
     from hydra.utils import instantiate
 
-    from encnet.train import train
+    from encnet.cli.train import run as train
 
     cfg = compose_train("model.encoding_impl=triton", "trainer.precision=bf16-mixed", "trainer.fast_dev_run=true")
     layers = [m for m in instantiate(cfg.model).modules() if isinstance(m, Encoding)]

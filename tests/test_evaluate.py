@@ -12,11 +12,11 @@ import pytest
 import torch
 from omegaconf.errors import MissingMandatoryValue
 
-from encnet.checkpoints import load_task
-from encnet.evaluate import evaluate
-from encnet.tasks import ClassificationTask, SegmentationTask
+from encnet.cli.evaluate import run as evaluate
+from encnet.cli.train import run as train
 from encnet.data.context_scenes import CLASSES
-from encnet.train import train
+from encnet.tasks import ClassificationTask, SegmentationTask
+from encnet.tasks.loading import load_task
 
 # 4 classes, 255 = ignore. Rows: target, columns: prediction.
 TARGET = torch.tensor([[0, 0, 1, 1], [2, 255, 0, 1]])
@@ -131,7 +131,7 @@ def test_eval_names_a_classifier_checkpoint(tmp_path):
 
 
 def test_eval_cli_composes(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "encnet.evaluate", "--cfg", "job", "ckpt_path=x.ckpt",
+    proc = subprocess.run([sys.executable, "-m", "encnet.cli.evaluate", "--cfg", "job", "ckpt_path=x.ckpt",
                            "eval.scales=[0.5,1.0]", "eval.flip=true"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr

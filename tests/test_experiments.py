@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hydra.utils import instantiate
 
-from encnet.config import CONFIG_DIR
+from encnet.infra.config import CONFIG_DIR
 
 # experiment → (data, arch, depth, lr, epochs, base, crop, SE heads)
 PAPER = {

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
+import warnings
 
 import pytest
 import torch
 
-from encnet.deploy import export, max_difference, run_exported
-from encnet.checkpoints import load_task
+from encnet.cli import export as export_app
 from encnet.data.context_scenes import CLASSES
+from encnet.data.visualize import palette
+from encnet.inference.export import export, max_difference, run_exported
 from encnet.models import EncNet
-from encnet.visualize import palette
+from encnet.tasks.loading import load_task
 
 
-def test_cli_onnx_export_matches_pytorch_at_other_sizes(tiny_checkpoint, tmp_path):
+def test_run_onnx_export_matches_pytorch_at_other_sizes(compose_app, tiny_checkpoint, tmp_path):
     pytest.importorskip("onnxruntime")
     output = tmp_path / "encnet.onnx"
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "encnet.export_app", f"ckpt_path={tiny_checkpoint}", "format=onnx",
-                           f"output={output}", "example_shape=[1,3,64,64]", f"hydra.run.dir={tmp_path}/run"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    reported = float(re.search(r"max \|onnx − PyTorch\| = (\S+)", proc.stdout.replace("\n", " ")).group(1))
+    cfg = compose_app("export", f"ckpt_path={tiny_checkpoint}", "format=onnx", f"output={output}",
+                      "example_shape=[1,3,64,64]")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reported = export_app.run(cfg)
     assert reported < 1e-3
-    assert "Warning" not in proc.stderr, proc.stderr[-2000:]
+    assert not [w for w in caught if "encnet" in w.filename or "onnx" in str(w.message).lower()], caught
 
     net = load_task(str(tiny_checkpoint)).net
     images = torch.randn(3, 3, 45, 77)  # a third batch size and size, neither traced nor checked by the app

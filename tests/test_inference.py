@@ -68,7 +68,8 @@ def test_overlapping_windows_are_averaged():
     image[..., 6:] = 1.0  # right half bright
     probs = MultiScaleInference(mode="slide", base_size=None, crop_size=8, stride_ratio=0.5)(window_net, image)
     # windows at x = 0 (mean 0.25) and x = 4 (mean 0.75); columns 4..7 are covered by both
-    p = lambda m: torch.sigmoid(torch.tensor(2 * m))  # softmax([m, −m])[0]
+    def p(m):  # softmax([m, −m])[0]
+        return torch.sigmoid(torch.tensor(2 * m))
     torch.testing.assert_close(probs[0, 0, 0, 0], p(0.25))
     torch.testing.assert_close(probs[0, 0, 0, 5], (p(0.25) + p(0.75)) / 2)
     torch.testing.assert_close(probs[0, 0, 0, 10], p(0.75))

@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from encnet.loggers import TensorBoardLogger
-from encnet.train import train
+from encnet.cli.train import run as train
+from encnet.infra.loggers import TensorBoardLogger
 
 
 def scalar_tags(path) -> set[str]:

@@ -14,13 +14,14 @@ import torch
 from PIL import Image
 
 import encnet
+from encnet.cli import predict as predict_app
 from encnet.data.context_scenes import CLASSES
 from encnet.data.images import read_rgb
 from encnet.data.transforms import eval_transform
-from encnet.checkpoints import load_task
+from encnet.data.visualize import palette
 from encnet.inference import MultiScaleInference
-from encnet.prediction import PredictionError
-from encnet.visualize import palette
+from encnet.inference.files import PredictionError
+from encnet.tasks.loading import load_task
 
 # name → (height, width) of the readable inputs
 GOOD = {"photo": (37, 53), "grey": (61, 29), "rgba": (40, 41), "deep16": (33, 47), "palette": (30, 70)}
@@ -42,18 +43,16 @@ def write_inputs(folder: Path) -> Path:
     return folder
 
 
-def test_cli_writes_every_good_image_and_names_the_bad_ones(tiny_checkpoint, tmp_path):
+def test_run_writes_every_good_image_and_names_the_bad_ones(compose_app, tiny_checkpoint, tmp_path):
     inputs = write_inputs(tmp_path / "in")
     out = tmp_path / "out"
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "ENCNET_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-m", "encnet.predict_app", f"ckpt_path={tiny_checkpoint}",
-                           f"input={inputs}", f"output_dir={out}", "eval.flip=true", "eval.scales=[0.75,1.0]",
-                           f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode != 0
+    cfg = compose_app("predict", f"ckpt_path={tiny_checkpoint}", f"input={inputs}", f"output_dir={out}",
+                      "eval.flip=true", "eval.scales=[0.75,1.0]", "progress=false")
+    with pytest.raises(PredictionError) as raised:
+        predict_app.run(cfg)
     for name in BAD:
-        assert name in proc.stderr, proc.stderr[-2000:]
-    assert "2 input(s) could not be segmented" in proc.stderr
+        assert name in str(raised.value)
+    assert "2 input(s) could not be segmented" in str(raised.value)
     colours = palette(256)
     for stem, size in GOOD.items():
         label = Image.open(out / f"{stem}.png")
@@ -65,6 +64,18 @@ def test_cli_writes_every_good_image_and_names_the_bad_ones(tiny_checkpoint, tmp
         assert overlay.width > size[1] and overlay.height >= size[0]  # photo + legend beside it
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"{s}{suffix}" for s in GOOD for suffix in (".png", "_overlay.jpg"))
+
+
+def test_cli_exit_status_names_the_bad_files(tiny_checkpoint, tmp_path):
+    inputs = write_inputs(tmp_path / "in")
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "ENCNET_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "encnet.cli.predict", f"ckpt_path={tiny_checkpoint}",
+                           f"input={inputs}", f"output_dir={tmp_path / 'out'}", "progress=false",
+                           f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1
+    assert all(name in proc.stderr for name in BAD), proc.stderr[-2000:]
+    assert len(list((tmp_path / "out").glob("*_overlay.jpg"))) == len(GOOD)
 
 
 def test_api_matches_the_inference_it_is_given_and_does_not_overwrite(tiny_checkpoint, tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from encnet.config import CONFIG_DIR
-from encnet.readme_tables import BEGIN, END, readme_block, render, write_readme
+from encnet.cli.readme_tables import BEGIN, END, readme_block, render, write_readme
+from encnet.infra.config import CONFIG_DIR
 
 REPO = CONFIG_DIR.parent
 

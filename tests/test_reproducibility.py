@@ -11,9 +11,9 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
+from encnet.cli.runner import build_trainer, start
+from encnet.cli.train import run as train
 from encnet.data import ContextScenesDataModule
-from encnet.entrypoint import build_trainer, start
-from encnet.train import train
 
 
 def _run(compose_train, tmp_path, name: str, *overrides: str) -> dict:

@@ -7,8 +7,16 @@ import json
 import pytest
 from scipy import stats
 
-from encnet.results import (
-    MEAN_OF, METRICS, add_class_mean, collect, curve_series, main, paired_differences, summarise, sweep_series,
+from encnet.cli.results import (
+    MEAN_OF,
+    METRICS,
+    add_class_mean,
+    collect,
+    curve_series,
+    main,
+    paired_differences,
+    summarise,
+    sweep_series,
 )
 
 

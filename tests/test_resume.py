@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from encnet.checkpoints import AtomicCheckpointIO, require_checkpoint, resume_path
+from encnet.infra.checkpoint_files import AtomicCheckpointIO, require_checkpoint, resume_path
 from tests.conftest import TINY
 
 RUN = [o for o in TINY if o != "callbacks=none"] + [
@@ -27,7 +27,7 @@ def _train(tmp_path: Path, cache_dir: Path, log_dir: str, run: str, *extra: str)
     args = [*RUN, f"paths.log_dir={tmp_path / log_dir}", f"paths.cache_dir={cache_dir}",
             f"hydra.run.dir={tmp_path / log_dir / 'train' / 'runs' / run}", *extra]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "encnet.train", *args], cwd=tmp_path, env=env,
+    return subprocess.Popen([sys.executable, "-m", "encnet.cli.train", *args], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -95,11 +95,12 @@ def test_checkpoint_write_is_atomic(tmp_path):
     # The child process dies (os._exit, as under SIGKILL: no cleanup) while torch.save is streaming the file.
     code = (
         "import os, sys, torch\n"
-        "from encnet.checkpoints import AtomicCheckpointIO\n"
+        "from encnet.infra.checkpoint_files import AtomicCheckpointIO\n"
         "class Die:\n"
         "    def __reduce__(self):\n"
         "        os._exit(9)\n"
-        f"AtomicCheckpointIO().save_checkpoint({{'epoch': 2, 'big': torch.zeros(2**20), 'die': Die()}}, {str(path)!r})\n"
+        "AtomicCheckpointIO().save_checkpoint(\n"
+        f"    {{'epoch': 2, 'big': torch.zeros(2**20), 'die': Die()}}, {str(path)!r})\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 9, proc.stderr
@@ -109,7 +110,7 @@ def test_checkpoint_write_is_atomic(tmp_path):
 
 
 def test_trainer_writes_checkpoints_atomically(compose_train):
-    from encnet.entrypoint import build_trainer
+    from encnet.cli.runner import build_trainer
 
     trainer = build_trainer(compose_train("callbacks=default"))
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
@@ -118,7 +119,7 @@ def test_trainer_writes_checkpoints_atomically(compose_train):
 def test_last_checkpoint_holds_the_final_weights(compose_train, tmp_path):
     """The best checkpoint stays at epoch 0 (monitor: epoch, mode min), yet last.ckpt is rewritten every epoch
     and metrics.json names it: it holds the weights the run ended with."""
-    from encnet.train import train
+    from encnet.cli.train import run as train
 
     cfg = compose_train("callbacks=default", "callbacks.wandb_media=null", "trainer.max_epochs=3",
                         "callbacks.model_checkpoint.monitor=epoch", "callbacks.model_checkpoint.mode=min")

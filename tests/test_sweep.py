@@ -17,7 +17,7 @@ from .conftest import TINY
 def test_optuna_sweep_two_trials(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     env = {**os.environ, "ENCNET_CACHE_DIR": str(tmp_path / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "encnet.train", "hparams_search=encnet_optuna",
+    proc = subprocess.run([sys.executable, "-m", "encnet.cli.train", "hparams_search=encnet_optuna",
                            "hydra.sweeper.n_trials=2", *TINY, "trainer.max_epochs=1",
                            f"hydra.sweep.dir={tmp_path}/sweep"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=600)

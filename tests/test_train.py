@@ -14,10 +14,11 @@ from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from encnet.config import CONFIG_DIR
-from encnet.tasks import SegmentationTask
+from encnet.cli.train import run as train
 from encnet.data.context_scenes import CLASSES
-from encnet.train import load_weights, train
+from encnet.infra.config import CONFIG_DIR
+from encnet.tasks import SegmentationTask
+from encnet.tasks.loading import load_weights
 
 from .conftest import TINY
 
@@ -93,8 +94,8 @@ def test_missing_pretrained_file_is_named(compose_train, tmp_path):
 def test_pretrained_backbone_loads_at_train_start_and_is_not_needed_after(compose_train, tmp_path):
     """Training from scratch starts from the pretrained file's weights (lr=0 keeps them); the checkpoint then
     rebuilds, evaluates and resumes without the file."""
-    from encnet.checkpoints import load_task
     from encnet.models import ResNet
+    from encnet.tasks.loading import load_task
 
     weights = tmp_path / "resnet.pth"
     donor = ResNet(depth=18, width=0.125)
@@ -115,13 +116,14 @@ def test_pretrained_backbone_loads_at_train_start_and_is_not_needed_after(compos
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "ENCNET_CACHE_DIR": str(cwd / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1"}
-    return subprocess.run([sys.executable, "-m", "encnet.train", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "encnet.cli.train", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
 
 
 @pytest.mark.slow
 def test_multirun_sweep_writes_metrics_per_job(tmp_path):
-    proc = _cli("-m", "model.se_loss_weight=0,0.2", "model.num_codes=0,4", "trainer.fast_dev_run=true", *TINY, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    proc = _cli("-m", "model.se_loss_weight=0,0.2", "model.num_codes=0,4", "trainer.fast_dev_run=true", *TINY,
+                f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = sorted((tmp_path / "sweep").rglob("metrics.json"))
     assert len(files) == 4

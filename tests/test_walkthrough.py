@@ -18,7 +18,7 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
-from encnet.visualize import colour_table, overlay
+from encnet.data.visualize import colour_table, overlay
 
 from .fixtures.folder import CLASSES, COLOURS, SAMPLES
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import wandb
 
+from encnet.cli.train import run as train
 from encnet.data.context_scenes import CLASSES
-from encnet.loggers import MISSING_WANDB
-from encnet.train import train
+from encnet.infra.loggers import MISSING_WANDB
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ class HideWandb:
 
 sys.meta_path.insert(0, HideWandb())
 from tests.conftest import TINY, _composer
-from encnet.train import train
+from encnet.cli.train import run as train
 
 tmp, results = Path(sys.argv[1]), {}
 for logger in ("csv", "none", "wandb"):

@@ -10,10 +10,11 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from encnet.evaluate import evaluate
+from encnet.cli.convert_weights import main
+from encnet.cli.evaluate import run as evaluate
 from encnet.tasks import SegmentationTask
-from encnet.train import load_weights
-from encnet.zoo.convert import convert, main
+from encnet.tasks.loading import load_weights
+from encnet.zoo.convert import convert
 from tests.fixtures.datasets import make_ade20k
 from tests.fixtures.pytorch_encoding import encnet_shapes
 
@@ -145,7 +146,8 @@ def test_pickled_objects_need_allow_pickle(tmp_path):
     with pytest.raises(ValueError, match=r"with_meta.pth: holds numpy\S*scalar, which torch.load\(weights_only=True\) "
                                          "refuses; if you trust the file: encnet-convert-weights --allow-pickle"):
         convert(str(path), tmp_path / "x.ckpt", "pytorch-encoding")
-    assert convert(str(path), tmp_path / "x.ckpt", "pytorch-encoding", allow_pickle=True)["source"] == "pytorch-encoding"
+    provenance = convert(str(path), tmp_path / "x.ckpt", "pytorch-encoding", allow_pickle=True)
+    assert provenance["source"] == "pytorch-encoding"
 
 
 def test_errors_name_the_file_key_or_value(tmp_path):

@@ -20,10 +20,11 @@ except ImportError as err:  # CI installs the reference: there, its absence is a
         raise
     pytest.skip(f"mmsegmentation reference not installed ({err}); `make test` installs it", allow_module_level=True)
 
-from encnet.evaluate import evaluate
+from encnet.cli.convert_weights import main
+from encnet.cli.evaluate import run as evaluate
 from encnet.models import ResNet
 from encnet.tasks import SegmentationTask
-from encnet.zoo.convert import convert, main
+from encnet.zoo.convert import convert
 from tests.fixtures.datasets import make_ade20k
 
 SIZE = (67, 91)  # odd, not square, not a multiple of the output stride

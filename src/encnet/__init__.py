@@ -1,14 +1,29 @@
 """encnet — Context Encoding Networks (Zhang et al., CVPR 2018) with PyTorch Lightning and Hydra.
 
-``encnet.predict(model, inputs, output_dir, ...)`` segments one's own images (:func:`encnet.prediction.predict`).
+Packages, from the bottom up: :mod:`encnet.infra` (run infrastructure), :mod:`encnet.nn` and
+:mod:`encnet.models` (plain ``torch.nn``), :mod:`encnet.data` (datasets, augmentation, datamodules),
+:mod:`encnet.inference` (plain-torch inference and export), :mod:`encnet.tasks` and :mod:`encnet.callbacks`
+(Lightning), :mod:`encnet.zoo` (published weights), :mod:`encnet.cli` (the applications).
+
+``encnet.predict(model, inputs, output_dir, ...)`` segments one's own images.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    if name == "predict":  # imported on first use, so that `import encnet` stays light
-        from encnet.prediction import predict
+def predict(model: Any, inputs: Any, output_dir: str | Path, **options: Any) -> list[Path]:
+    """Segment ``inputs`` (a file, directory, glob or list) into ``output_dir`` with ``model``: a network or the
+    path of a checkpoint written by ``encnet-train``; ``options`` as :func:`encnet.inference.files.predict`.
+    Returns the label PNGs written. Imports torch and, for a path, Lightning on first use."""
+    from encnet.inference.files import predict as predict_files
 
-        return predict
-    raise AttributeError(f"module 'encnet' has no attribute {name!r}")
+    if isinstance(model, (str, Path)):
+        from encnet.tasks.loading import load_task
+
+        model = load_task(model)
+    return predict_files(model, inputs, output_dir, **options)

@@ -46,7 +46,8 @@ class ADE20K(SegmentationDataset):
     )
 
     def find_pairs(self, split: str) -> list[tuple[Path, Path]]:
-        return self.pair_by_stem(self.root / "images" / SPLIT_DIRS[split], self.root / "annotations" / SPLIT_DIRS[split])
+        directory = SPLIT_DIRS[split]
+        return self.pair_by_stem(self.root / "images" / directory, self.root / "annotations" / directory)
 
     def label_table(self, ignore_index: int) -> np.ndarray:
         return shifted_labels(self.num_classes, ignore_index)

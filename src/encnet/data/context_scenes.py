@@ -44,7 +44,7 @@ import numpy as np
 
 from encnet.data.ade20k import ADE20K, SPLIT_DIRS
 from encnet.data.datamodule import SegmentationDataModule
-from encnet.outputs import DiskFullError, disk_full, save_image, write_text
+from encnet.infra.outputs import DiskFullError, disk_full, save_image, write_text
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def generate(root: str | Path, num_train: int, num_val: int, image_size: int, se
 
     The files appear atomically (written to a temporary sibling, then renamed), so concurrent jobs and
     interrupted runs never leave a half-written dataset behind. A full disk is one
-    :class:`encnet.outputs.DiskFullError` naming ``root``, with the bytes the whole dataset needs (estimated
+    :class:`encnet.infra.outputs.DiskFullError` naming ``root``, with the bytes the whole dataset needs (estimated
     from the images written so far) and those free.
     """
     root = Path(root).expanduser()

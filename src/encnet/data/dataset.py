@@ -37,7 +37,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 @dataclass(frozen=True)
 class ClassList:
     """A dataset's classes: names in id order and, when the dataset defines them, RGB colours (else the
-    palette of :mod:`encnet.visualize` colours them)."""
+    palette of :mod:`encnet.data.visualize` colours them)."""
 
     names: tuple[str, ...]
     colours: tuple[tuple[int, int, int], ...] | None = None

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from encnet.data.dataset import IGNORE_INDEX, ClassList, SegmentationDataset, identity_labels, shifted_labels
 
@@ -90,6 +91,9 @@ def classes_of(root: str | Path) -> ClassList:
 def num_classes_in(root: str | Path) -> int:
     """The number of classes in ``<root>/classes.txt`` (the ``${folder_num_classes:...}`` resolver)."""
     return len(classes_of(root).names)
+
+
+OmegaConf.register_new_resolver("folder_num_classes", num_classes_in, replace=True)
 
 
 class FolderDataset(SegmentationDataset):

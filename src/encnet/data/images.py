@@ -1,4 +1,4 @@
-"""Reading an image file of any mode as H×W×3 uint8 RGB (the datasets and ``encnet.prediction`` share it).
+"""Reading an image file of any mode as H×W×3 uint8 RGB (the datasets and ``encnet.inference.files`` share it).
 
 PIL's ``convert("RGB")`` clips 16- and 32-bit greyscale (``I;16*``, ``I``) at 255 instead of scaling it, so those
 are scaled here from their full range (0..65535 → 0..255); float images (``F``) are stretched from their own

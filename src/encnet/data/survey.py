@@ -19,8 +19,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from encnet.data.dataset import SegmentationDataset
-from encnet.outputs import save_image
-from encnet.visualize import overlay
+from encnet.data.visualize import overlay
+from encnet.infra.outputs import save_image
 
 
 def first_line(error: Exception) -> str:

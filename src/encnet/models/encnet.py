@@ -19,7 +19,8 @@ class EncNet(Segmentor):
     Stage 4 (c4) → 3×3 conv to ``head_channels`` + BN + ReLU → CEM → dropout 0.1 → 1×1 conv. The SE head is an
     FC on the CEM's encoded vector e. With ``lateral`` the CEM's input is instead the fusion (3×3 conv + BN +
     ReLU) of [conv(c4), 1×1 conv(c2), 1×1 conv(c3)] concatenated (each 1×1 conv to ``head_channels`` + BN +
-    ReLU), the released PASCAL-Context models' head (mmsegmentation's ``add_lateral``). With ``stage3_se`` a light second encoder on stage 3 (1×1 conv to
+    ReLU), the released PASCAL-Context models' head (mmsegmentation's ``add_lateral``). With ``stage3_se`` a light
+    second encoder on stage 3 (1×1 conv to
     ``head_channels`` // 2 → Encoding → aggregate → FC) adds another SE prediction (Fig. 3); it only
     regularises training and is skipped at inference.
 

@@ -16,8 +16,8 @@ import logging
 
 from torch import Tensor, nn
 
+from encnet.infra.weight_files import read_state_dict
 from encnet.models.init import msra_init_
-from encnet.zoo.source import read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def load_pretrained(model: nn.Module, source: str) -> tuple[list[str], list[str]
     """Load a state_dict from a file path (or an http(s) URL) into ``model``, non-strictly.
 
     Accepts a bare state_dict or a checkpoint with a ``state_dict``/``model`` entry
-    (:func:`encnet.zoo.source.read_state_dict`); strips ``backbone.`` prefixes and renames open-mmlab's deep
+    (:func:`encnet.infra.weight_files.read_state_dict`); strips ``backbone.`` prefixes and renames open-mmlab's deep
     stem (ResNetV1c: ``stem.*``). Logs missing and unexpected keys (torchvision's ``fc.*`` are expected to be
     unused); raises if a tensor's shape does not fit or if nothing matches.
     """
@@ -196,7 +196,8 @@ def load_pretrained(model: nn.Module, source: str) -> tuple[list[str], list[str]
             "(check depth/width/deep_stem/stem_width)"
         )
     if not own.keys() & state.keys():
-        raise ValueError(f"pretrained weights {source}: no key matches this backbone (is it a torchvision or open-mmlab ResNet?)")
+        raise ValueError(f"pretrained weights {source}: no key matches this backbone "
+                         "(is it a torchvision or open-mmlab ResNet?)")
     missing, unexpected = model.load_state_dict(state, strict=False)
     log.info("loaded %s: %d missing keys %s, %d unexpected keys %s", source, len(missing), missing[:5],
              len(unexpected), unexpected[:5])

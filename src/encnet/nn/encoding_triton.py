@@ -25,7 +25,8 @@ Precision: the dot products take their operands as :mod:`encnet.nn.precision` sa
 dtype), always with fp32 accumulation; the softmax, norms and sums are in fp32, fp64 inputs in fp64 (on a
 Triton without fp64 dot products, 3.6 and 3.7, they run by the matmul form). The output and ∂x are in x's
 dtype, ∂codewords and ∂scale in theirs. On a GPU fp64 inputs always run by the matmul form (fp64 tiles spill);
-the kernels compute fp64 in the interpreter, for the tests. Any strides are accepted for x (non-contiguous and channels_last views
+the kernels compute fp64 in the interpreter, for the tests. Any strides are accepted for x (non-contiguous and
+channels_last views
 are read in place, no copy). Partial sums use atomics, so results may differ between runs in the last bits.
 
 Launch: on a GPU ``triton.autotune`` picks among the tiles of :func:`encnet.nn.triton_tiles.candidates` for
@@ -49,7 +50,6 @@ from torch import Tensor
 from encnet.nn import triton_tiles
 from encnet.nn.encoding import encoding_matmul, no_autocast
 from encnet.nn.precision import dot_precision
-
 
 # The Triton interpreter's bf16 dot products are wrong (it multiplies the raw bits): there, bf16 operands are
 # rounded to bf16 and multiplied in fp32, which is exact (8-bit mantissas) and what a tensor core computes.
@@ -207,7 +207,8 @@ def _autotuned(kernel: str, fn, reset: list[str]):
     def prune(configs, named_args, **kwargs):
         x = named_args["x_ptr"]
         major, minor = torch.cuda.get_device_capability(x.device)
-        return triton_tiles.candidates(kernel, named_args["K"], kwargs["DOT"], _DTYPE_NAMES[x.dtype], 10 * major + minor)
+        dtype, capability = _DTYPE_NAMES[x.dtype], 10 * major + minor
+        return triton_tiles.candidates(kernel, named_args["K"], kwargs["DOT"], dtype, capability)
 
     every = triton_tiles.all_candidates(kernel)
     return triton.autotune(every, key=["C", "N", "K", "DOT"], reset_to_zero=reset,

@@ -23,11 +23,11 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassJaccardIndex
 
+from encnet.data.visualize import colour_table
 from encnet.inference import MultiScaleInference
 from encnet.models import SEGMENTORS
 from encnet.nn import SELoss
 from encnet.tasks.base import BaseTask
-from encnet.visualize import colour_table
 
 
 class SegmentationTask(BaseTask):
@@ -43,7 +43,7 @@ class SegmentationTask(BaseTask):
         ignore_index: label excluded from losses and metrics.
         class_names: the dataset's class names (id order), for per-class IoU; saved with the checkpoint.
         class_colours: RGB per class (id order) for overlays and legends, when the dataset defines them (a
-            folder's ``classes.txt``); else :func:`encnet.visualize.palette`. Saved with the checkpoint.
+            folder's ``classes.txt``); else :func:`encnet.data.visualize.palette`. Saved with the checkpoint.
         background_index: class id of a counted "background" class (PASCAL-Context 60), or None.
         inference: multi-scale / flip / window evaluation for test and predict (not saved).
         **net_kwargs: forwarded to the segmentor (``backbone``, ``num_codes``, ``head_channels`` …).

@@ -1,6 +1,5 @@
-"""``encnet-convert-weights``: a published EncNet checkpoint → a checkpoint of this project.
-
-    encnet-convert-weights SRC DST --source mmseg|pytorch-encoding [--num-classes N]
+"""A published EncNet checkpoint → a checkpoint of this project (``encnet-convert-weights``,
+:mod:`encnet.cli.convert_weights`).
 
 SRC is a file or an http(s) URL (downloaded into torch.hub's cache). The architecture is read from the
 tensors (:mod:`encnet.zoo.architecture`), the names are mapped by the source's layout
@@ -16,8 +15,6 @@ SE head, auxiliary classifier) freshly initialised for N classes: a starting poi
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +22,12 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from encnet.infra.weight_files import read_state_dict, sha256
 from encnet.tasks import SegmentationTask
 from encnet.zoo.architecture import CODEWORDS, infer_architecture, other_architecture
 from encnet.zoo.layout import Layout
 from encnet.zoo.mmseg import MMSEG
 from encnet.zoo.pytorch_encoding import PYTORCH_ENCODING
-from encnet.zoo.source import read_state_dict, sha256
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (MMSEG, PYTORCH_ENCODING)}
 CLASS_LAYERS = ("classifier.1.", "se_head.", "aux_head.classifier.1.")
@@ -147,37 +144,3 @@ def convert(src: str, dst: str | Path, source: str, num_classes: int | None = No
     Path(dst).expanduser().parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, Path(dst).expanduser())
     return provenance
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="encnet-convert-weights",
-        description="Convert a published EncNet checkpoint (mmsegmentation, PyTorch-Encoding) into an encnet one.")
-    parser.add_argument("src", help="published checkpoint: path or http(s) URL")
-    parser.add_argument("dst", help="output checkpoint (.ckpt) for encnet-eval ckpt_path=... / init_weights=...")
-    parser.add_argument("--source", required=True, choices=sorted(LAYOUTS), help="the toolbox that wrote SRC")
-    parser.add_argument("--num-classes", type=int, default=None,
-                        help="classes of DST; if not SRC's, the class layers start fresh (fine-tuning)")
-    parser.add_argument("--align-corners", action=argparse.BooleanOptionalAction, default=None,
-                        help="logit upsampling (default: mmseg false, pytorch-encoding true; mmseg's "
-                             "Cityscapes 769×769 models: true)")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="read SRC with torch.load(weights_only=False): only for a file you trust")
-    args = parser.parse_args(argv)
-    try:
-        provenance = convert(args.src, args.dst, args.source, args.num_classes, args.align_corners,
-                             args.allow_pickle)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"encnet-convert-weights: error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    arch = provenance["architecture"]
-    print(f"wrote {args.dst}: EncNet, {arch['backbone']}, {arch['num_classes']} classes, K={arch['num_codes']}, "
-          f"{arch['cem']} CEM, head {arch['head_channels']}, aux {arch['aux_channels']}, "
-          f"lateral={arch['lateral']}, align_corners={arch['align_corners']} (from {args.source} {args.src})")
-    if provenance["reinitialised"]:
-        print(f"fresh for {arch['num_classes']} classes (SRC has {provenance['published_num_classes']}): "
-              + ", ".join(provenance["reinitialised"]))
-
-
-if __name__ == "__main__":
-    main()

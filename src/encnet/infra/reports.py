@@ -3,7 +3,7 @@ as ``metrics.json``.
 
 In a distributed run every process runs the entry point: the config is printed by global rank 0 only
 (Lightning's ``rank_zero_only``, whose rank is known from the environment before the trainer exists), and
-:func:`encnet.entrypoint.report` writes and prints the results on rank 0 only.
+:func:`encnet.cli.runner.report` writes and prints the results on rank 0 only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import rich.tree
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
-from encnet.outputs import write_text
+from encnet.infra.outputs import write_text
 
 
 @rank_zero_only

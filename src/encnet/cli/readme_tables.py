@@ -1,5 +1,5 @@
 """The README's result tables, generated from the committed ``results/`` (``make results-tables``,
-``python -m encnet.readme_tables``): each table is ``encnet-results`` on a study's runs; the README holds this
+``python -m encnet.cli.readme_tables``): each table is ``encnet-results`` on a study's runs; the README holds this
 module's output between the ``<!-- results-tables -->`` markers (``make readme-tables`` rewrites them), and a
 test checks that they are equal.
 
@@ -15,8 +15,8 @@ import io
 import sys
 from pathlib import Path
 
+from encnet.cli.results import main as results
 from encnet.data.context_scenes import AMBIGUOUS
-from encnet.results import main as results
 
 BEGIN, END = "<!-- results-tables -->", "<!-- /results-tables -->"
 CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"

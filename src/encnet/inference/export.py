@@ -9,7 +9,7 @@ ONNX goes through ``torch.onnx.export(..., dynamo=True)`` (needs ``onnx`` and ``
 
 ``metadata`` (``encnet-export``: the classes' names and colours, as JSON strings) travels inside the file: the
 ONNX model's ``metadata_props``, the TorchScript archive's extra files (``torch.jit.load(..., _extra_files=)``).
-A full disk is one :class:`encnet.outputs.DiskFullError` naming the file.
+A full disk is one :class:`encnet.infra.outputs.DiskFullError` naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from encnet.outputs import write_bytes
+from encnet.infra.outputs import write_bytes
 
 FORMATS = ("onnx", "torchscript")
 

@@ -13,7 +13,7 @@ The rest is switched off where it arises, by name, so that every other message s
 * in a distributed run, Lightning's advice to log epoch-level values with ``sync_dist=True`` is ignored: the
   metrics logged at the end of an evaluation epoch come from torchmetrics' ``compute``, which has already
   reduced their states over all processes;
-* wandb is silent (``conf/logger/wandb.yaml``), and :class:`encnet.loggers.WandbLogger` does not pass the
+* wandb is silent (``conf/logger/wandb.yaml``), and :class:`encnet.infra.loggers.WandbLogger` does not pass the
   ``anonymous`` argument that wandb has deprecated.
 """
 

@@ -1,6 +1,9 @@
-"""What the Hydra apps (``encnet-train``, ``-eval``, ``-predict``, ``-export``) share: starting a run (a
-writable output directory, the printed config, the seed), instantiating config groups and the trainer,
-ending the loggers' runs, and the final report (written and printed by the rank-zero process only)."""
+"""What the Hydra apps (``encnet-train``, ``-eval``, ``-predict``, ``-export``, ``-check-data``) share: starting a
+run (quiet dependencies, a writable output directory, the printed config, the seed), instantiating config groups
+and the trainer, ending the loggers' runs, and the final report (written and printed by rank zero only).
+
+Importing it registers the dataset configs' resolvers (:mod:`encnet.data`), so an app resolves any config.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +17,22 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
-from encnet.console import quiet_dependencies
-from encnet.distributed import check_launch
-from encnet.outputs import require_writable
-from encnet.reporting import metrics_record, print_config, print_metrics, write_metrics
+import encnet.data  # noqa: F401  (registers the dataset configs' resolvers)
+from encnet.infra.console import quiet_dependencies
+from encnet.infra.distributed import check_launch
+from encnet.infra.outputs import require_writable
+from encnet.infra.reports import metrics_record, print_config, print_metrics, write_metrics
 
 
 def start(cfg: DictConfig, order: tuple[str, ...] = ("data", "model", "trainer", "callbacks", "logger")) -> Path:
-    """Begin a run: quiet the dependencies, check the output directory, print the config, seed everything.
-    Returns the output directory."""
+    """Begin a run: quiet the dependencies, check the output directory, print the config (``print_config``),
+    seed everything (when the config has a ``seed``). Returns the output directory."""
     quiet_dependencies()
     output_dir = require_writable(cfg.paths.output_dir)
-    if cfg.get("print_config", True):
+    if cfg.get("print_config", False):
         print_config(cfg, order=order)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
     return output_dir
 
 

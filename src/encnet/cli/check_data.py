@@ -1,5 +1,5 @@
-"""Dataset check entry point (``encnet-check-data``, ``python -m encnet.check_data_app``): compose → read every
-file once → report.
+"""``encnet-check-data`` (``python -m encnet.cli.check_data``): compose → ``run(cfg)``: read every file once →
+report.
 
     encnet-check-data data=folder data.root=/data/mine
     encnet-check-data data=ade20k data.root=/data/ADEChallengeData2016 workers=8 --show 16 samples/
@@ -24,12 +24,12 @@ import rich.table
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from encnet.config import CONFIG_DIR
-from encnet.console import quiet_dependencies
+from encnet.cli.runner import start
 from encnet.data.datamodule import SegmentationDataModule
 from encnet.data.survey import first_line, survey_split, write_samples
-from encnet.outputs import write_text
-from encnet.visualize import colour_table
+from encnet.data.visualize import colour_table
+from encnet.infra.config import CONFIG_DIR
+from encnet.infra.outputs import write_text
 
 
 class BadDataError(RuntimeError):
@@ -41,8 +41,10 @@ def splits_of(datamodule: SegmentationDataModule) -> list[str]:
     return list(dict.fromkeys((hp.train_split, hp.val_split, hp.test_split)))
 
 
-def check(cfg: DictConfig) -> dict[str, Any]:
-    """Survey every split of ``cfg.data``; write the JSON (and the samples); return the report."""
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Survey every split of ``cfg.data``; write the JSON (and the samples); return the report (bad files are
+    listed in it; :func:`require_good` makes them an error)."""
+    start(cfg, order=("data",))
     datamodule = instantiate(cfg.data)
     if not isinstance(datamodule, SegmentationDataModule):
         raise TypeError(f"encnet-check-data checks segmentation datasets; data={cfg.data._target_} is not one")
@@ -103,8 +105,7 @@ def require_good(report: dict[str, Any], path: str) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="check_data")
 def app(cfg: DictConfig) -> None:
     """Hydra app: the exit status is 1 when a file is bad (:class:`BadDataError`)."""
-    quiet_dependencies()
-    require_good(check(cfg), cfg.json)
+    require_good(run(cfg), cfg.json)
 
 
 def hydra_arguments(argv: list[str]) -> list[str]:

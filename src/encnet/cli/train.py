@@ -1,5 +1,5 @@
-"""Training entry point (``encnet-train``, ``python -m encnet.train``): compose → instantiate → fit → validate
-(→ test, with ``test_after_fit=true``).
+"""``encnet-train`` (``python -m encnet.cli.train``): compose → instantiate → ``run(cfg)``: fit → validate (→ test,
+with ``test_after_fit=true``) → ``metrics.json``.
 
 Any Hydra override works on top, e.g. ``encnet-train model=fcn trainer.max_epochs=3``, and ``-m`` sweeps
 (``encnet-train -m model.se_loss_weight=0,0.2,0.8``); each run writes ``metrics.json`` in its output dir.
@@ -11,31 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import pytorch_lightning as pl
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from encnet.callbacks import MetricsHistory
-from encnet.checkpoints import latest_checkpoint, require_checkpoint, resume_path
-from encnet.config import CONFIG_DIR
-from encnet.entrypoint import build_trainer, instantiate_all, report, start
+from encnet.cli.runner import build_trainer, instantiate_all, report, start
+from encnet.infra.checkpoint_files import latest_checkpoint, resume_path
+from encnet.infra.config import CONFIG_DIR
+from encnet.tasks.loading import load_weights
 
 
-def load_weights(model: pl.LightningModule, ckpt_path: str) -> None:
-    """Initialise ``model`` from the weights of a Lightning checkpoint (fine-tuning; no optimiser state)."""
-    path = require_checkpoint(ckpt_path, key="init_weights")
-    state = torch.load(path, map_location="cpu", weights_only=True).get("state_dict")
-    if state is None:
-        raise ValueError(f"init_weights={ckpt_path} has no state_dict (not a Lightning checkpoint)")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(f"init_weights={ckpt_path} does not fit this model: {err}") from None
-
-
-def train(cfg: DictConfig) -> dict[str, Any]:
+def run(cfg: DictConfig) -> dict[str, Any]:
     """Fit ``cfg.model`` on ``cfg.data`` (from scratch, or resumed from ``cfg.ckpt_path``), validate (and with
     ``cfg.test_after_fit`` test) the final weights, write and return ``metrics.json`` (with the per-epoch
     validation ``history``)."""
@@ -75,7 +62,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra app; returns ``cfg.optimized_metric`` (for sweepers such as Optuna) when set."""
-    record = train(cfg)
+    record = run(cfg)
     metric = cfg.get("optimized_metric")
     return record.get(metric) if metric else None
 

@@ -1,10 +1,11 @@
-"""Export entry point (``encnet-export``, ``python -m encnet.export_app``): compose → load → export → check.
+"""``encnet-export`` (``python -m encnet.cli.export``): compose → ``run(cfg)``: load → export → check.
 
     encnet-export ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt format=onnx output=encnet.onnx
     encnet-export ckpt_path=... format=torchscript output=encnet.pt
 
 The exported model maps normalised images B×3×H×W to logits B×K×H×W (batch, height, width dynamic); it is
-run on an input of ``check_shape`` and compared with PyTorch before success is reported (:mod:`encnet.deploy`).
+run on an input of ``check_shape`` and compared with PyTorch before success is reported
+(:mod:`encnet.inference.export`).
 The class names and colours of the checkpoint go inside the file (``class_names``, ``class_colours``: JSON).
 """
 
@@ -15,10 +16,10 @@ import json
 import hydra
 from omegaconf import DictConfig
 
-from encnet.config import CONFIG_DIR
-from encnet.console import quiet_dependencies
-from encnet.deploy import export, max_difference
-from encnet.checkpoints import load_task
+from encnet.cli.runner import start
+from encnet.inference.export import export, max_difference
+from encnet.infra.config import CONFIG_DIR
+from encnet.tasks.loading import load_task
 
 
 def class_metadata(task) -> dict[str, str]:
@@ -27,10 +28,10 @@ def class_metadata(task) -> dict[str, str]:
     return {"class_names": json.dumps(names), "class_colours": json.dumps(task.colour_table()[: len(names)].tolist())}
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
-def main(cfg: DictConfig) -> float:
-    """Hydra app; returns the max |exported − PyTorch| difference."""
-    quiet_dependencies()
+def run(cfg: DictConfig) -> float:
+    """Export ``cfg.ckpt_path``'s network to ``cfg.output``, check it against PyTorch on ``cfg.check_shape``;
+    return the max |exported − PyTorch| difference (above ``cfg.tolerance``: an error)."""
+    start(cfg, order=())
     task = load_task(cfg.ckpt_path)
     net = task.net
     path = export(net, cfg.format, cfg.output, cfg.example_shape, metadata=class_metadata(task))
@@ -42,6 +43,12 @@ def main(cfg: DictConfig) -> float:
           f"max |{cfg.format} − PyTorch| = {difference:.2e} on an input of shape {list(cfg.check_shape)} "
           f"(tolerance {cfg.tolerance})")
     return difference
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
+def main(cfg: DictConfig) -> float:
+    """Hydra app; returns the max |exported − PyTorch| difference."""
+    return run(cfg)
 
 
 if __name__ == "__main__":

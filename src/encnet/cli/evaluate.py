@@ -1,4 +1,4 @@
-"""Evaluation entry point (``encnet-eval``, ``python -m encnet.evaluate``): compose → load → test → metrics.json.
+"""``encnet-eval`` (``python -m encnet.cli.evaluate``): compose → ``run(cfg)``: load → test → ``metrics.json``.
 
     encnet-eval ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt
     encnet-eval ckpt_path=... data=ade20k data.root=/data/ADEChallengeData2016 \\
@@ -20,12 +20,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import RichProgressBar
 
-from encnet.checkpoints import load_task
-from encnet.config import CONFIG_DIR
-from encnet.entrypoint import build_trainer, report, start
+from encnet.cli.runner import build_trainer, report, start
+from encnet.infra.config import CONFIG_DIR
+from encnet.tasks.loading import load_task
 
 
-def evaluate(cfg: DictConfig) -> dict[str, Any]:
+def run(cfg: DictConfig) -> dict[str, Any]:
     """Test ``cfg.ckpt_path`` on ``cfg.data`` with ``cfg.eval``; write and return ``metrics.json``."""
     output_dir = start(cfg, order=("data", "eval", "trainer"))
     datamodule = instantiate(cfg.data)
@@ -48,7 +48,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    run(cfg)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 For every input image ``<stem>.<ext>`` two files are written to ``output_dir``:
 
 * ``<stem>.png``: the predicted class ids at the input's size, an indexed PNG with the class palette
-  (:mod:`encnet.visualize`), so that its pixel values are the ids and a viewer shows the colours;
+  (:mod:`encnet.data.visualize`), so that its pixel values are the ids and a viewer shows the colours;
 * ``<stem>_overlay.jpg``: the colours blended over the photo, with a legend of the classes present.
 
 Inputs are a file, a directory (its files, not recursing, hidden ones skipped) or a glob pattern; any size,
@@ -26,9 +26,9 @@ from torch import Tensor
 
 from encnet.data.images import read_rgb
 from encnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
-from encnet.inference import MultiScaleInference
-from encnet.outputs import require_writable, save_image
-from encnet.visualize import indexed_png, overlay, palette
+from encnet.data.visualize import indexed_png, overlay, palette
+from encnet.inference.multiscale import MultiScaleInference
+from encnet.infra.outputs import require_writable, save_image
 
 
 class PredictionError(RuntimeError):
@@ -61,7 +61,7 @@ def output_paths(output_dir: Path, source: Path) -> tuple[Path, Path]:
 
 
 def predict(
-    model: Callable[[Tensor], Tensor] | str | Path,
+    model: Callable[[Tensor], Tensor],
     inputs: str | Path | Sequence[str | Path],
     output_dir: str | Path,
     class_names: Sequence[str] | None = None,
@@ -76,13 +76,13 @@ def predict(
     """Segment ``inputs`` and write their label PNGs and overlays to ``output_dir``; return the label PNGs.
 
     Args:
-        model: a network (normalised images B×3×H×W → logits B×K×H×W, e.g. a ``SegmentationTask``) or the
-            path of a checkpoint written by ``encnet-train``.
+        model: a network (normalised images B×3×H×W → logits B×K×H×W, e.g. a ``SegmentationTask``;
+            ``encnet.predict`` also takes the path of a checkpoint written by ``encnet-train``).
         inputs: a file, a directory, a glob pattern, or a list of files.
         class_names: the names of the classes for the overlays' legends (``class_<id>`` beyond them); default:
             those the model was trained with (a ``SegmentationTask``'s), else none.
         colours: 256×3 uint8 colours of the label values; default: the model's (its dataset's class colours),
-            else :func:`encnet.visualize.palette`.
+            else :func:`encnet.data.visualize.palette`.
         inference: multi-scale / flip / sliding-window settings (default: one pass over the whole image at
             its own size).
         mean, std: the input normalisation the model was trained with.
@@ -92,10 +92,6 @@ def predict(
         FileExistsError: outputs exist and ``overwrite`` is false (nothing is written).
         PredictionError: some inputs are not readable images (all the others were written).
     """
-    if isinstance(model, (str, Path)):
-        from encnet.checkpoints import load_task  # Lightning is needed only to read a checkpoint
-
-        model = load_task(str(model))
     if isinstance(model, torch.nn.Module):
         model = model.to(device).eval()
     files = [Path(p) for p in inputs] if isinstance(inputs, (list, tuple)) else find_inputs(inputs)

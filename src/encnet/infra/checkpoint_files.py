@@ -1,9 +1,8 @@
-"""Checkpoint files: written atomically, checked whole before use, found again (``ckpt_path=last``, the newest
-model for a notebook), and loaded as a trained segmentation model."""
+"""Checkpoint files: written atomically, checked whole before use, and found again (``ckpt_path=last``, every
+``last.ckpt`` under the log directories). Loading one as a model is :mod:`encnet.tasks.loading`."""
 
 from __future__ import annotations
 
-import pickle
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,15 +12,14 @@ import torch
 from lightning_fabric.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf
 
-from encnet.outputs import CountingFile, write_atomic
-from encnet.tasks import SegmentationTask
+from encnet.infra.outputs import CountingFile, write_atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes a checkpoint to a temporary file beside its destination, flushes it to disk, then renames it
     over the destination: a process killed at any moment leaves the previous checkpoint or the new one,
     never a truncated file (Lightning's own writer stages in ``$TMPDIR`` and copies across filesystems).
-    A full disk is one :class:`encnet.outputs.DiskFullError` naming the file and the bytes needed and free."""
+    A full disk is one :class:`encnet.infra.outputs.DiskFullError` naming the file and the bytes needed and free."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
         if storage_options is not None:
@@ -86,45 +84,3 @@ def resume_path(ckpt_path: str | None, runs_dir: Path, overrides: Iterable[str])
 def _experiment(overrides: Iterable[str]) -> set[str]:
     """The overrides that define an experiment: all but ``ckpt_path`` and Hydra's own."""
     return {o for o in overrides if not o.lstrip("+~").startswith(("ckpt_path=", "hydra."))}
-
-
-def task_kind(path: Path) -> str:
-    """The task class that wrote the (whole) checkpoint at ``path``: ``SegmentationTask``, ``ClassificationTask``."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    if "encnet_task" in checkpoint:
-        return checkpoint["encnet_task"]
-    hparams = checkpoint.get("hyper_parameters", {})
-    return "SegmentationTask" if "arch" in hparams else "ClassificationTask" if hparams else "unknown"
-
-
-def load_task(ckpt_path: str | Path, num_classes: int | None = None, **overrides: Any) -> SegmentationTask:
-    """The SegmentationTask saved in ``ckpt_path`` (on the CPU, in eval mode), checked against the dataset's
-    ``num_classes`` when given; ``overrides`` (``inference``, ``class_names`` …) replace saved arguments."""
-    path = require_checkpoint(ckpt_path)
-    kind = task_kind(path)
-    if kind != "SegmentationTask":
-        raise ValueError(f"ckpt_path={ckpt_path} holds a {kind} (e.g. a CIFAR classifier), not a segmentation "
-                         "model; a classifier's test error is in its training run's metrics.json "
-                         "(test_after_fit=true)")
-    try:
-        task = SegmentationTask.load_from_checkpoint(path, map_location="cpu", **overrides)
-    except pickle.UnpicklingError:
-        raise ValueError(f"ckpt_path={ckpt_path} holds objects torch.load(weights_only=True) refuses; it was not "
-                         "written by this version of encnet-train") from None
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise ValueError(f"ckpt_path={ckpt_path} is not an encnet segmentation checkpoint: {err}") from None
-    if num_classes is not None and task.hparams.num_classes != num_classes:
-        raise ValueError(f"ckpt_path={ckpt_path} predicts {task.hparams.num_classes} classes but "
-                         f"data.num_classes={num_classes}; pick the dataset config it was trained on")
-    return task.eval()
-
-
-def newest_task(log_dirs: Iterable[str | Path], num_classes: int) -> tuple[SegmentationTask, Path] | None:
-    """The newest checkpoint under ``log_dirs`` that loads as a segmentation model of ``num_classes`` classes
-    (on the CPU, in eval mode), with its path; ``None`` when there is none."""
-    for path in checkpoints(log_dirs):
-        try:
-            return load_task(path, num_classes), path
-        except (ValueError, OSError):  # another class count or task, or written by another version: skip it
-            continue
-    return None

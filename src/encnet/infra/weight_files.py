@@ -43,7 +43,8 @@ def read_state_dict(src: str, allow_pickle: bool = False) -> tuple[dict[str, Ten
             raise ValueError(f"{src}: holds {refused.group(1)}, which torch.load(weights_only=True) refuses; if you "
                              "trust the file: encnet-convert-weights --allow-pickle") from None
         reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
-        raise ValueError(f"{src}: not a checkpoint torch.load can read ({reason.group(1) if reason else err})") from None
+        why = reason.group(1) if reason else err
+        raise ValueError(f"{src}: not a checkpoint torch.load can read ({why})") from None
     except FileNotFoundError:
         raise
     except Exception as err:  # noqa: BLE001 — any reading failure is one error naming the file
