@@ -23,7 +23,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 study-code \
-	curves curves-figure results-tables readme-tables benchmark clean help
+	curves curves-figure results-tables results-doc benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
@@ -43,8 +43,8 @@ help:
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
-	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
-	@echo "make readme-tables   rewrite those tables in README.md from results/"
+	@echo "make results-tables  print the result tables of docs/results.md and README.md from results/"
+	@echo "make results-doc     rewrite those tables in docs/results.md and README.md (tests/test_results_tables.py checks them)"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -190,10 +190,10 @@ curves-figure: install
 	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png
 
 results-tables: install
-	@$(BIN)/python -m encnet.cli.readme_tables results
+	@$(BIN)/python -m encnet.cli.results_tables results
 
-readme-tables: install
-	$(BIN)/python -m encnet.cli.readme_tables results --write README.md
+results-doc: install
+	$(BIN)/python -m encnet.cli.results_tables results --write .
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

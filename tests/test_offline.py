@@ -71,7 +71,7 @@ def test_readme_quotes_the_measured_wheelhouse(manifest):
     summary = f"{len(wheels)} wheels, {sum(int(size) for _, size in wheels) / 1e6:.1f} MB"
     assert lines[1] == f"# {summary}"
     assert "--python-version 3.12" in lines[0] and "--have offline/hosts/nvidia-h200.txt" in lines[0]
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "installation.md").read_text()
     assert f"**{summary}**" in readme and f"`offline/hosts/{manifest}`" in readme
 
 

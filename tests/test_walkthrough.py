@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def walkthrough_commands() -> list[str]:
     """The shell commands of the README block after ``<!-- walkthrough -->``, continuation lines joined."""
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "own_data.md").read_text()
     block = re.search(r"<!-- walkthrough -->\n```bash\n(.*?)```", readme, re.S).group(1)
     return [line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()]
 
