@@ -44,7 +44,7 @@ help:
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
 	@echo "make results-tables  print the result tables of docs/results.md and README.md from results/"
-	@echo "make results-doc     rewrite those tables in docs/results.md and README.md (tests/test_results_tables.py checks them)"
+	@echo "make results-doc     rewrite those tables in docs/results.md and README.md (tests/test_docs_tables.py checks them)"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -190,10 +190,10 @@ curves-figure: install
 	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png
 
 results-tables: install
-	@$(BIN)/python -m encnet.cli.results_tables results
+	@$(BIN)/python -m encnet.cli.docs_tables results
 
 results-doc: install
-	$(BIN)/python -m encnet.cli.results_tables results --write .
+	$(BIN)/python -m encnet.cli.docs_tables results --write .
 
 benchmark: install
 	$(BIN)/python benchmarks/encoding.py

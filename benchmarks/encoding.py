@@ -91,7 +91,7 @@ def child(args: argparse.Namespace) -> dict:
     extra = peak_memory(args.device) - before
     picked = {}
     if impl == "triton" and args.device.startswith("cuda"):
-        from encnet.nn.encoding_triton import picked_configs
+        from encnet.nn.triton_kernels import picked_configs
 
         picked = picked_configs()  # what autotune chose for this size, and the loaded kernels' registers
     return {

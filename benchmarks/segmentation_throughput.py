@@ -18,7 +18,7 @@ B×N×K×C form, as mmsegmentation's ``Encoding`` layer computes it), ``matmul``
   random images and random label masks; the data pipeline is not timed.
 * Inference step: forward in eval mode under ``torch.inference_mode`` and autocast, to full-resolution logits.
 * ``--compile on`` wraps the network in ``torch.compile(dynamic=False)``; the loss and optimiser stay eager.
-  The Triton kernels run as a graph break (see ``encnet.nn.encoding_triton``).
+  The Triton kernels run as a graph break (see ``encnet.nn.triton_kernels``).
 * Images/s: batch / median step time (``measure.median_seconds``: CUDA events on a GPU).
 * Peak memory: of one training step after the warm-up (optimiser state included): on CUDA the peak bytes
   allocated by tensors, on CPU the process's peak resident set size (see ``measure``).

@@ -8,7 +8,7 @@ need not have.
                                                                 #   what the loaded kernels report for the
                                                                 #   configurations autotune picked
 
-Each row is one kernel (``encnet.nn.encoding_triton``'s forward or backward) compiled by
+Each row is one kernel (``encnet.nn.triton_kernels``'s forward or backward) compiled by
 ``triton.compile(ASTSource(...), target=GPUTarget("cuda", arch, 32))`` for one architecture, input dtype,
 dot-product policy (:mod:`encnet.nn.precision`), number of codewords K and launch configuration (tiles,
 num_warps, num_stages) among the autotune candidates of :mod:`encnet.nn.triton_tiles`. Registers and spills

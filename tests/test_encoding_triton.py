@@ -25,9 +25,9 @@ from encnet.nn.precision import ERROR_BOUNDS
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 # Triton is a dependency on Linux: there an import error of the kernels is a failure, not a skip.
 if sys.platform == "linux":
-    kernels = importlib.import_module("encnet.nn.encoding_triton")
+    kernels = importlib.import_module("encnet.nn.triton_kernels")
 else:
-    kernels = pytest.importorskip("encnet.nn.encoding_triton")
+    kernels = pytest.importorskip("encnet.nn.triton_kernels")
 triton_tiles = kernels.triton_tiles
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 precision_benchmark = importlib.import_module("encoding_precision")

@@ -71,3 +71,8 @@ def test_every_hydra_app_has_an_in_process_run(name):
     module = importlib.import_module(f"encnet.cli.{name}")
     assert callable(module.run) and list(module.run.__annotations__) == ["cfg", "return"]
     assert "run(cfg)" in module.__doc__.splitlines()[0]
+
+
+def test_no_two_modules_differ_by_a_suffix():  # no `predict` beside `predict_app`, `encoding` beside `encoding_x`
+    names = {p.stem for p in PACKAGE.rglob("*.py") if p.stem != "__init__"}
+    assert not sorted((a, b) for a in names for b in names if b.startswith(a + "_"))

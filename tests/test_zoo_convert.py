@@ -14,7 +14,7 @@ from encnet.cli.convert_weights import main
 from encnet.cli.evaluate import run as evaluate
 from encnet.tasks import SegmentationTask
 from encnet.tasks.loading import load_weights
-from encnet.zoo.convert import convert
+from encnet.zoo.conversion import convert
 from tests.fixtures.datasets import make_ade20k
 from tests.fixtures.pytorch_encoding import encnet_shapes
 

@@ -24,7 +24,7 @@ from encnet.cli.convert_weights import main
 from encnet.cli.evaluate import run as evaluate
 from encnet.models import ResNet
 from encnet.tasks import SegmentationTask
-from encnet.zoo.convert import convert
+from encnet.zoo.conversion import convert
 from tests.fixtures.datasets import make_ade20k
 
 SIZE = (67, 91)  # odd, not square, not a multiple of the output stride

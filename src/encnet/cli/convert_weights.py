@@ -1,5 +1,5 @@
 """``encnet-convert-weights`` (``python -m encnet.cli.convert_weights``): a published EncNet checkpoint → a
-checkpoint of this project (:func:`encnet.zoo.convert.convert`).
+checkpoint of this project (:func:`encnet.zoo.conversion.convert`).
 
     encnet-convert-weights SRC DST --source mmseg|pytorch-encoding [--num-classes N]
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from encnet.zoo.convert import LAYOUTS, convert
+from encnet.zoo.conversion import LAYOUTS, convert
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ Shapes: X is B×C×N (or B×C×H×W), the output E is B×K×C.
 ``encoding_matmul`` expands ‖x_i − d_k‖² = ‖x_i‖² − 2 x_i·d_k + ‖d_k‖² and
 Σ_i a_ik (x_i − d_k) = (Aᵀ X)_k − (Σ_i a_ik) d_k, so it needs only B×K×N and B×K×C intermediates.
 ``encoding_reference`` builds the B×N×K×C residual tensor literally; it exists to test the others.
-``encoding_triton`` (:mod:`encnet.nn.encoding_triton`) fuses both steps and their gradients in Triton kernels.
+``encoding_triton`` (:mod:`encnet.nn.triton_kernels`) fuses both steps and their gradients in Triton kernels.
 ``impl="auto"`` (the default) picks Triton for CUDA tensors when Triton is installed and the kernels pass a
 self-check on that device (:func:`triton_usable`; it takes gradients whatever the caller's grad mode), the
 matmul form otherwise; a model being exported or traced (ONNX, TorchScript) always runs the matmul form.
@@ -93,7 +93,7 @@ def triton_available() -> bool:
     import Triton for the Encoding layer."""
     if "ok" not in _TRITON_IMPORT:
         try:
-            import encnet.nn.encoding_triton  # noqa: F401
+            import encnet.nn.triton_kernels  # noqa: F401
         except ImportError:
             _TRITON_IMPORT["ok"] = False
         else:
@@ -124,7 +124,7 @@ def _self_check(device: torch.device) -> bool:
 
 
 def _compare_with_matmul(device: torch.device) -> bool:
-    from encnet.nn.encoding_triton import encoding_triton
+    from encnet.nn.triton_kernels import encoding_triton
 
     g = torch.Generator().manual_seed(0)
     inputs = [t.to(device) for t in (torch.randn(2, 24, 70, generator=g), torch.randn(5, 24, generator=g) * 0.3,
@@ -193,7 +193,7 @@ def _encoding_triton_or_fallback(x: Tensor, codewords: Tensor, scale: Tensor, re
     runs the matmul form (one warning per device and K) and an explicit ``triton`` is an error."""
     import triton
 
-    from encnet.nn.encoding_triton import encoding_triton  # imports Triton: only when it is used
+    from encnet.nn.triton_kernels import encoding_triton  # imports Triton: only when it is used
     from encnet.nn.triton_tiles import MAX_CODES
 
     key = (str(x.device), codewords.shape[0])

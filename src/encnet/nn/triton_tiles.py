@@ -1,4 +1,4 @@
-"""Launch configurations of the Encoding kernels (:mod:`encnet.nn.encoding_triton`): the autotune candidates
+"""Launch configurations of the Encoding kernels (:mod:`encnet.nn.triton_kernels`): the autotune candidates
 per kernel, K and dot-product policy, and the per-block shared-memory limit of each GPU architecture.
 
 Every candidate is spill-free on sm_75–sm_90 (and sm_100/sm_120 where Triton compiles for them), checked by

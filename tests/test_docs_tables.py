@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from encnet.cli.results_tables import BLOCKS, block, markers, render, write_block
+from encnet.cli.docs_tables import BLOCKS, block, markers, render, write_block
 from encnet.infra.config import CONFIG_DIR
 
 REPO = CONFIG_DIR.parent

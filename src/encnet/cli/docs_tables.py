@@ -1,5 +1,5 @@
-"""The result tables of the documentation, generated from the committed ``results/`` (``make results-tables``,
-``python -m encnet.cli.results_tables``): each table is ``encnet-results`` on a study's runs. A Markdown file
+"""The documentation's result tables, generated from the committed ``results/`` (``make results-tables``,
+``python -m encnet.cli.docs_tables``): each table is ``encnet-results`` on a study's runs. A Markdown file
 holds a block's output between its markers (``<!-- NAME -->`` … ``<!-- /NAME -->``): all tables in
 ``docs/results.md``, the final-weights ones in ``README.md``. ``make results-doc`` rewrites both blocks, and a
 test checks that the files equal this module's output, so text and data cannot drift apart.
