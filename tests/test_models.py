@@ -140,6 +140,25 @@ def test_optimizer_groups_and_poly_schedule():
     assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([0.02 * 0.5**0.9, 0.2 * 0.5**0.9])
 
 
+def test_linear_warmup_then_poly():
+    from types import SimpleNamespace
+
+    task = SegmentationTask("fcn", 3, lr=0.02, warmup_steps=4, backbone=TINY_BACKBONE, head_channels=16)
+    task._trainer = SimpleNamespace(estimated_stepping_batches=10)
+    config = task.configure_optimizers()
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    seen = []
+    for _ in range(6):
+        seen.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    poly = [(1 - step / 10) ** 0.9 for step in range(6)]
+    ramp = [0.25, 0.5, 0.75, 1, 1, 1]
+    assert seen == pytest.approx([0.02 * p * r for p, r in zip(poly, ramp)])
+    with pytest.raises(ValueError, match="model.warmup_steps must be ≥ 0, got -1"):
+        SegmentationTask("fcn", 3, warmup_steps=-1, backbone=TINY_BACKBONE, head_channels=16)
+
+
 def test_predict_step_returns_labels():
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader

@@ -40,6 +40,8 @@ class SegmentationTask(BaseTask):
             no SE-loss: an EncNet is then built without SE heads and without the stage-3 encoder.
         aux_weight: weight of the auxiliary stage-3 FCN loss.
         lr, momentum, weight_decay, head_lr_mult, poly_power: optimiser and schedule.
+        warmup_steps: linear warm-up of the learning rate over the first steps (from lr / warmup_steps to the
+            poly schedule's value; mmsegmentation's ``warmup='linear'``); 0 (the paper's recipe): none.
         ignore_index: label excluded from losses and metrics.
         class_names: the dataset's class names (id order), for per-class IoU; saved with the checkpoint.
         class_colours: RGB per class (id order) for overlays and legends, when the dataset defines them (a
@@ -62,6 +64,7 @@ class SegmentationTask(BaseTask):
         weight_decay: float = 1e-4,
         head_lr_mult: float = 10.0,
         poly_power: float = 0.9,
+        warmup_steps: int = 0,
         ignore_index: int = 255,
         class_names: list[str] | None = None,
         class_colours: list[list[int]] | None = None,
@@ -77,6 +80,8 @@ class SegmentationTask(BaseTask):
             raise ValueError(f"model.arch must be one of {sorted(SEGMENTORS)}, got {arch!r}")
         if "se_loss" in net_kwargs:
             raise TypeError("model.se_loss is not an option: model.se_loss_weight=0 means no SE-loss (no SE heads)")
+        if warmup_steps < 0:
+            raise ValueError(f"model.warmup_steps must be ≥ 0, got {warmup_steps}")
         if se_loss_weight < 0:
             raise ValueError(f"model.se_loss_weight must be ≥ 0, got {se_loss_weight}")
         if arch == "encnet":
@@ -153,7 +158,11 @@ class SegmentationTask(BaseTask):
         ]
         optimizer = torch.optim.SGD(groups, lr=hp.lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: max(1.0 - step / total, 0.0) ** hp.poly_power
-        )
+        warmup = hp.get("warmup_steps", 0)  # absent from checkpoints written before the option
+
+        def factor(step: int) -> float:
+            poly = max(1.0 - step / total, 0.0) ** hp.poly_power
+            return poly * min(1.0, (step + 1) / warmup) if warmup else poly
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
