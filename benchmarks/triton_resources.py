@@ -41,7 +41,7 @@ import triton  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-from encnet.nn import encoding_triton as kernels  # noqa: E402
+from encnet.nn import triton_kernels as kernels  # noqa: E402
 from encnet.nn import triton_tiles  # noqa: E402
 
 KERNELS = {"forward": kernels._encoding_forward_kernel, "backward": kernels._encoding_backward_kernel}
