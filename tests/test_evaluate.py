@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 from omegaconf.errors import MissingMandatoryValue
 
 from encnet.checkpoints import load_task
@@ -86,8 +87,10 @@ def test_encnet_eval_multiscale_flip_sliding_window(checkpoint, compose_eval, tm
     assert {"test/pixAcc", "test/mIoU", "test/IoU/sky", "test/IoU/door"} <= saved.keys()
     confusion = np.loadtxt(run / "confusion_matrix.csv", delimiter=",", dtype=np.int64)
     assert confusion.shape == (len(CLASSES), len(CLASSES))
-    # every labelled pixel of the 4 val images, at the original 64×64 resolution, is counted once
-    val_masks = sorted((Path(cfg.data.cache_dir)).rglob("annotations/validation/*.png"))
+    # every labelled pixel of the 4 val images, at the original 64×64 resolution, is counted once: the masks of
+    # this run's dataset only (other tests write other datasets into the shared cache)
+    val_masks = sorted((instantiate(cfg.data).root / "annotations" / "validation").glob("*.png"))
+    assert len(val_masks) == cfg.data.num_val == 4
     from PIL import Image
     labelled = sum(int((np.asarray(Image.open(p)) != 0).sum()) for p in val_masks)
     assert confusion.sum() == labelled
