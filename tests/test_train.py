@@ -19,7 +19,7 @@ from encnet.tasks import SegmentationTask
 from encnet.data.context_scenes import CLASSES
 from encnet.train import load_weights, train
 
-from .conftest import TINY
+from .conftest import TINY, assert_metrics_recount
 
 # segmentation model configs (the cifar_* ones train in tests/test_cifar_train.py)
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("[!_]*.yaml") if not p.stem.startswith("cifar_"))
@@ -27,12 +27,13 @@ TRAINERS = sorted(p.stem for p in (CONFIG_DIR / "trainer").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_each_model_config_trains_fast_dev_run(compose_train, tmp_path, model):
+def test_each_model_config_trains_fast_dev_run(compose_train, tmp_path, val_confusions, model):
     cfg = compose_train(f"model={model}", "trainer.fast_dev_run=true", "seed=3")
     record = train(cfg)
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(record))
-    assert 0 <= saved["val/pixAcc"] <= 1 and 0 <= saved["val/mIoU"] <= 1
+    assert len(val_confusions) == 2  # fit's validation batch, then the final weights' (what metrics.json holds)
+    assert_metrics_recount(saved, val_confusions[-1], list(CLASSES), "val")
     assert {f"val/IoU/{c}" for c in ("sky", "sand", "door")} <= saved.keys()
     assert saved["seed"] == 3 and saved["config_name"] == "train" and saved["choices"]["model"] == model
 
