@@ -125,12 +125,17 @@ def confusion_metrics(confusion: np.ndarray, exclude: int | None = None) -> tupl
     return tp.sum() / confusion.sum(), iou[present].mean(), iou
 
 
-def assert_metrics_recount(record: dict, confusion: np.ndarray, class_names: list[str], stage: str) -> None:
-    """``record``'s {stage}/pixAcc, /mIoU and /IoU/<class> are those of ``confusion``, recounted by hand."""
+def assert_metrics_recount(record: dict, confusion: np.ndarray, class_names: list[str], stage: str,
+                           background: int | None = None) -> None:
+    """``record``'s {stage}/pixAcc, /mIoU, /IoU/<class> (and with a ``background`` class
+    /mIoU_excl_background) are those of ``confusion``, recounted by hand."""
     pix_acc, miou, iou = confusion_metrics(confusion)
     assert record[f"{stage}/pixAcc"] == pytest.approx(pix_acc, abs=1e-6)
     assert record[f"{stage}/mIoU"] == pytest.approx(miou, abs=1e-6)
     assert [record[f"{stage}/IoU/{name}"] for name in class_names] == pytest.approx(iou.tolist(), abs=1e-6)
+    if background is not None:
+        excluded = confusion_metrics(confusion, exclude=background)[1]
+        assert record[f"{stage}/mIoU_excl_background"] == pytest.approx(excluded, abs=1e-6)
 
 
 def assert_eval_outputs(record: dict, run_dir: Path, data_cfg: DictConfig) -> None:
@@ -143,7 +148,7 @@ def assert_eval_outputs(record: dict, run_dir: Path, data_cfg: DictConfig) -> No
     dm.setup("test")
     masks = (dm.test_set.load(i)[1] for i in range(len(dm.test_set)))
     assert confusion.sum() == sum(int((mask != dm.hparams.ignore_index).sum()) for mask in masks)
-    assert_metrics_recount(record, confusion, list(dm.class_names), "test")
+    assert_metrics_recount(record, confusion, list(dm.class_names), "test", dm.background_index)
 
 
 @pytest.fixture
