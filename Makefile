@@ -22,8 +22,8 @@ comma := ,
 PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))])
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install check lint wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 study-code \
-	curves curves-figure results-tables results-doc benchmark clean help
+.PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
+	table1 figure5 study-code curves curves-figure results-tables results-doc benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
@@ -36,6 +36,7 @@ help:
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
 	@echo "make lint       ruff: lint and import order of the code, tests, benchmarks and notebooks"
+	@echo "make test-shuffled SEED=n  the test suite in the random order of seed n (pytest-random-order)"
 	@echo "make check      what CI runs: make lint, make test, then make offline-check"
 	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
@@ -115,6 +116,12 @@ eval: install
 
 test: install $(VENV)/.reference $(VENV)/triton36/.installed
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The suite in a random order (modules, then the tests within each, shuffled), to find tests that depend on
+# others: SEED names the order, so a failing one can be rerun exactly.
+test-shuffled: install $(VENV)/.reference $(VENV)/triton36/.installed
+	@test -n "$(SEED)" || { echo "make test-shuffled: give SEED=<integer> (the order to run the tests in)"; exit 2; }
+	$(BIN)/python -m pytest -q --random-order-seed=$(SEED) $(PYTEST_ARGS)
 
 # Triton 3.6, what GPU hosts ship, beside the installed one: tests/test_triton_resources.py compiles the kernels
 # with it too (PYTHONPATH=.venv/triton36).

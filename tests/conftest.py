@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import torch
 
 # Without a GPU, tests/test_encoding_triton.py runs the Triton kernels through the Triton interpreter, which
@@ -118,3 +119,75 @@ def tiny_checkpoint(tmp_path_factory, cache_dir) -> Path:
     record = train(cfg)
     GlobalHydra.instance().clear()
     return Path(record["checkpoint"])
+
+
+def confusion_metrics(confusion: np.ndarray, exclude: int | None = None) -> tuple[float, float, np.ndarray]:
+    """pixAcc, mIoU and per-class IoU of a K×K confusion matrix (rows: target, columns: prediction), by hand:
+    mIoU over the classes present in target or prediction (``exclude`` left out), an absent class's IoU 0."""
+    tp = np.diag(confusion).astype(float)
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    iou = np.divide(tp, union, out=np.zeros_like(tp), where=union > 0)
+    present = union > 0
+    if exclude is not None:
+        present[exclude] = False
+    return tp.sum() / confusion.sum(), iou[present].mean(), iou
+
+
+def assert_metrics_recount(record: dict, confusion: np.ndarray, class_names: list[str], stage: str,
+                           background: int | None = None) -> None:
+    """``record``'s {stage}/pixAcc, /mIoU, /IoU/<class> (and with a ``background`` class
+    /mIoU_excl_background) are those of ``confusion``, recounted by hand."""
+    pix_acc, miou, iou = confusion_metrics(confusion)
+    assert record[f"{stage}/pixAcc"] == pytest.approx(pix_acc, abs=1e-6)
+    assert record[f"{stage}/mIoU"] == pytest.approx(miou, abs=1e-6)
+    assert [record[f"{stage}/IoU/{name}"] for name in class_names] == pytest.approx(iou.tolist(), abs=1e-6)
+    if background is not None:
+        excluded = confusion_metrics(confusion, exclude=background)[1]
+        assert record[f"{stage}/mIoU_excl_background"] == pytest.approx(excluded, abs=1e-6)
+
+
+def assert_eval_outputs(record: dict, run_dir: Path, data_cfg: DictConfig) -> None:
+    """An ``encnet-eval`` run: its confusion_matrix.csv counts every labelled pixel of the test split once (at
+    the original resolution), and its metrics are that matrix's, recounted by hand."""
+    from hydra.utils import instantiate
+
+    confusion = np.loadtxt(run_dir / "confusion_matrix.csv", delimiter=",", dtype=np.int64)
+    dm = instantiate(data_cfg)
+    dm.setup("test")
+    masks = (dm.test_set.load(i)[1] for i in range(len(dm.test_set)))
+    assert confusion.sum() == sum(int((mask != dm.hparams.ignore_index).sum()) for mask in masks)
+    assert_metrics_recount(record, confusion, list(dm.class_names), "test", dm.background_index)
+
+
+@pytest.fixture
+def val_confusions(monkeypatch) -> list[np.ndarray]:
+    """Spy on segmentation validation: one K×K confusion matrix per validation epoch, counted here with numpy
+    from the targets and the labels of a forward pass of its own (argmax of the model's scores), apart from
+    the task's metrics. The last one is that of the weights metrics.json reports."""
+    from encnet.tasks import SegmentationTask
+    from encnet.tasks.base import BaseTask
+
+    confusions: list[np.ndarray] = []
+    epoch: list[np.ndarray] = []  # the running epoch's matrix, once it has a batch
+    real_step, real_end = BaseTask._eval_step, BaseTask._eval_epoch_end
+
+    def eval_step(self, batch, stage):
+        if stage == "val" and isinstance(self, SegmentationTask):
+            images, targets = batch
+            k = self.hparams.num_classes
+            if not epoch:
+                epoch.append(np.zeros((k, k), dtype=np.int64))
+            labels = self(images).argmax(dim=1)
+            valid = targets != self.ignore_index
+            pairs = (k * targets[valid] + labels[valid]).cpu().numpy()
+            epoch[0] += np.bincount(pairs, minlength=k * k).reshape(k, k)
+        return real_step(self, batch, stage)
+
+    def eval_epoch_end(self, stage):
+        if stage == "val" and epoch:
+            confusions.append(epoch.pop())
+        return real_end(self, stage)
+
+    monkeypatch.setattr(BaseTask, "_eval_step", eval_step)
+    monkeypatch.setattr(BaseTask, "_eval_epoch_end", eval_epoch_end)
+    return confusions

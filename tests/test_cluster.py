@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from encnet.data.context_scenes import CLASSES
+
 from .conftest import TINY
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install 'encnet[slurm]'")
@@ -39,5 +41,9 @@ def test_submitit_local_sweep_runs_each_job(tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     records = [json.loads((tmp_path / "sweep" / job / "metrics.json").read_text()) for job in ("0", "1")]
     assert [r["seed"] for r in records] == [0, 1]
-    assert all(0 <= r["val/mIoU"] <= 1 for r in records)
+    for job, record in enumerate(records):  # each job wrote its own results, from its own config
+        assert f"seed={job}" in record["overrides"]
+        assert record["config"]["paths"]["output_dir"] == str(tmp_path / "sweep" / str(job))
+        assert {f"val/IoU/{name}" for name in CLASSES} <= record.keys()
+    assert records[0]["val/mIoU"] != records[1]["val/mIoU"]  # two runs, not one run's results twice
     assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_submitted.pkl"))) == 2  # submitted by submitit

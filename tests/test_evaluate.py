@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 from omegaconf.errors import MissingMandatoryValue
 
 from encnet.cli.evaluate import run as evaluate
@@ -18,21 +19,13 @@ from encnet.data.context_scenes import CLASSES
 from encnet.tasks import ClassificationTask, SegmentationTask
 from encnet.tasks.loading import load_task
 
+from .conftest import confusion_metrics
+
 # 4 classes, 255 = ignore. Rows: target, columns: prediction.
 TARGET = torch.tensor([[0, 0, 1, 1], [2, 255, 0, 1]])
 PRED = torch.tensor([[0, 1, 1, 1], [0, 2, 0, 2]])
 # confusion (valid pixels only): t0: p0 ×2, p1 ×1 · t1: p1 ×2, p2 ×1 · t2: p0 ×1 · class 3 absent
 CONFUSION = np.array([[2, 1, 0, 0], [0, 2, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
-
-
-def _hand_metrics(confusion: np.ndarray, exclude: int | None = None) -> tuple[float, float, np.ndarray]:
-    tp = np.diag(confusion).astype(float)
-    union = confusion.sum(0) + confusion.sum(1) - tp
-    iou = np.divide(tp, union, out=np.zeros_like(tp), where=union > 0)
-    present = union > 0
-    if exclude is not None:
-        present[exclude] = False
-    return tp.sum() / confusion.sum(), iou[present].mean(), iou
 
 
 def test_metrics_match_hand_computed_confusion_matrix():
@@ -42,16 +35,16 @@ def test_metrics_match_hand_computed_confusion_matrix():
         metrics.update(p[None], t[None])
     values = metrics.compute()
     np.testing.assert_array_equal(values["test/confusion"].numpy(), CONFUSION)
-    pix_acc, miou, iou = _hand_metrics(CONFUSION)
+    pix_acc, miou, iou = confusion_metrics(CONFUSION)
     assert pix_acc == pytest.approx(4 / 7) and miou == pytest.approx((2 / 4 + 2 / 4 + 0) / 3)
     assert values["test/pixAcc"].item() == pytest.approx(pix_acc)
     assert values["test/mIoU"].item() == pytest.approx(miou)  # absent class 3 is not averaged in
     np.testing.assert_allclose(values["test/IoU"].numpy(), iou, rtol=1e-6)
     # PASCAL-Context 60-class convention: the same matrix without the background class (index 0)
     no_bg = SegmentationTask._mean_iou(values["test/IoU"], values["test/confusion"], exclude=0)
-    assert no_bg.item() == pytest.approx(_hand_metrics(CONFUSION, exclude=0)[1]) == pytest.approx((2 / 4 + 0) / 2)
-    per_image = np.mean([_hand_metrics(np.array([[1, 1, 0, 0], [0, 2, 0, 0], [0] * 4, [0] * 4]))[0],
-                         _hand_metrics(np.array([[1, 0, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0], [0] * 4]))[0]])
+    assert no_bg.item() == pytest.approx(confusion_metrics(CONFUSION, exclude=0)[1]) == pytest.approx((2 / 4 + 0) / 2)
+    per_image = np.mean([confusion_metrics(np.array([[1, 1, 0, 0], [0, 2, 0, 0], [0] * 4, [0] * 4]))[0],
+                         confusion_metrics(np.array([[1, 0, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0], [0] * 4]))[0]])
     assert per_image != pytest.approx(pix_acc)  # the known case tells the two averaging schemes apart
 
 
@@ -86,12 +79,14 @@ def test_encnet_eval_multiscale_flip_sliding_window(checkpoint, compose_eval, tm
     assert {"test/pixAcc", "test/mIoU", "test/IoU/sky", "test/IoU/door"} <= saved.keys()
     confusion = np.loadtxt(run / "confusion_matrix.csv", delimiter=",", dtype=np.int64)
     assert confusion.shape == (len(CLASSES), len(CLASSES))
-    # every labelled pixel of the 4 val images, at the original 64×64 resolution, is counted once
-    val_masks = sorted((Path(cfg.data.cache_dir)).rglob("annotations/validation/*.png"))
+    # every labelled pixel of the 4 val images, at the original 64×64 resolution, is counted once: the masks of
+    # this run's dataset only (other tests write other datasets into the shared cache)
+    val_masks = sorted((instantiate(cfg.data).root / "annotations" / "validation").glob("*.png"))
+    assert len(val_masks) == cfg.data.num_val == 4
     from PIL import Image
     labelled = sum(int((np.asarray(Image.open(p)) != 0).sum()) for p in val_masks)
     assert confusion.sum() == labelled
-    pix_acc, miou, _ = _hand_metrics(confusion)
+    pix_acc, miou, _ = confusion_metrics(confusion)
     assert saved["test/pixAcc"] == pytest.approx(pix_acc, abs=1e-6)
     assert saved["test/mIoU"] == pytest.approx(miou, abs=1e-6)
 

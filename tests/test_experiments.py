@@ -18,6 +18,9 @@ PAPER = {
     "encnet_r101_voc": ("voc", "encnet", 101, 0.001, 80, 520, 480, True),
     "encnet_r50_cityscapes": ("cityscapes", "encnet", 50, 0.004, 240, 1024, 768, True),
 }
+# data config → the dataset class it reads (PASCAL-Context: the 59-class protocol, not pcontext60)
+DATASETS = {"pcontext": "encnet.data.PascalContext", "ade20k": "encnet.data.ADE20K", "voc": "encnet.data.VOC",
+            "cityscapes": "encnet.data.Cityscapes"}
 
 
 def test_every_segmentation_experiment_is_listed():
@@ -31,7 +34,7 @@ def test_paper_experiment(compose_train, tmp_path, name):
     data, arch, depth, lr, epochs, base, crop, se = PAPER[name]
     cfg = compose_train(f"experiment={name}", f"data.root={tmp_path}",
                         *(["data.sbd_root=" + str(tmp_path)] if data == "voc" else []), tiny=False)
-    assert cfg.data.dataset.split(".")[-1].lower().startswith(data[:4]) or data == "pcontext"
+    assert cfg.hydra.runtime.choices.data == data and cfg.data.dataset == DATASETS[data]
     assert (cfg.model.arch, cfg.model.backbone.depth, cfg.model.lr, cfg.trainer.max_epochs) == (arch, depth, lr, epochs)
     assert (cfg.data.base_size, cfg.data.crop_size, cfg.data.batch_size) == (base, crop, 16)
     assert cfg.model.backbone.output_stride == 8 and cfg.model.momentum == 0.9 and cfg.model.weight_decay == 1e-4

@@ -1,9 +1,11 @@
 """``logger=tensorboard``: a training run writes TensorBoard event files with its scalars; without tensorboardX
-or tensorboard installed, one error naming the logger."""
+or tensorboard installed, one error naming the logger. ``logger=many``: each of its loggers writes its files."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import json
 import struct
 
 import pytest
@@ -39,3 +41,18 @@ def test_missing_tensorboard_packages_name_the_logger(monkeypatch, tmp_path):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
     with pytest.raises(ModuleNotFoundError, match=r"logger=tensorboard .* pip install 'encnet\[tensorboard\]'"):
         TensorBoardLogger(save_dir=str(tmp_path))
+
+
+def test_many_loggers_each_write_their_files(compose_train, tmp_path):
+    """``logger=many`` (wandb and csv): one offline wandb run and one CSV log, each with the run's final mIoU."""
+    cfg = compose_train("logger=many", "trainer.max_epochs=1", "trainer.limit_train_batches=1")
+    assert set(cfg.logger) == {"wandb", "csv"}
+    record = train(cfg)
+    run = tmp_path / "run"
+    (wandb_log,) = (run / "wandb").glob("offline-run-*/run-*.wandb")
+    logged = wandb_log.read_bytes()  # the offline run's records (protobuf; logged values as JSON text)
+    assert b'"val/mIoU"' in logged and json.dumps(record["val/mIoU"]).encode() in logged
+    rows = list(csv.DictReader((run / "csv" / "version_0" / "metrics.csv").open()))
+    logged = [float(row["val/mIoU"]) for row in rows if row["val/mIoU"]]
+    assert logged[-1] == pytest.approx(record["val/mIoU"], abs=1e-7)
+    assert (run / "csv" / "version_0" / "hparams.yaml").is_file()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 from encnet.cli.train import run as train
@@ -20,7 +20,7 @@ from encnet.infra.config import CONFIG_DIR
 from encnet.tasks import SegmentationTask
 from encnet.tasks.loading import load_weights
 
-from .conftest import TINY
+from .conftest import TINY, assert_metrics_recount
 
 # segmentation model configs (the cifar_* ones train in tests/test_cifar_train.py)
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("[!_]*.yaml") if not p.stem.startswith("cifar_"))
@@ -28,22 +28,42 @@ TRAINERS = sorted(p.stem for p in (CONFIG_DIR / "trainer").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_each_model_config_trains_fast_dev_run(compose_train, tmp_path, model):
+def test_each_model_config_trains_fast_dev_run(compose_train, tmp_path, val_confusions, model):
     cfg = compose_train(f"model={model}", "trainer.fast_dev_run=true", "seed=3")
     record = train(cfg)
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(record))
-    assert 0 <= saved["val/pixAcc"] <= 1 and 0 <= saved["val/mIoU"] <= 1
+    assert len(val_confusions) == 2  # fit's validation batch, then the final weights' (what metrics.json holds)
+    assert_metrics_recount(saved, val_confusions[-1], list(CLASSES), "val")
     assert {f"val/IoU/{c}" for c in ("sky", "sand", "door")} <= saved.keys()
     assert saved["seed"] == 3 and saved["config_name"] == "train" and saved["choices"]["model"] == model
 
 
+# What each trainer config sets on top of default.yaml (default: its own distinctive settings).
+TRAINER_SETTINGS = {
+    "default": {"accelerator": "auto", "devices": 1, "num_nodes": 1, "precision": "32-true", "deterministic": False},
+    "cpu": {"accelerator": "cpu"},
+    "gpu": {"accelerator": "gpu", "precision": "bf16-mixed"},
+    "ddp": {"accelerator": "gpu", "devices": -1, "strategy": "ddp", "sync_batchnorm": True, "precision": "bf16-mixed"},
+    "ddp_cpu": {"accelerator": "cpu", "devices": 2, "strategy": "ddp", "sync_batchnorm": False, "precision": "32-true"},
+}
+
+
 @pytest.mark.parametrize("trainer", TRAINERS)
 def test_trainer_configs_compose(compose_train, trainer):
-    cfg = compose_train(f"trainer={trainer}")
-    assert cfg.trainer._target_ == "pytorch_lightning.Trainer"
-    if trainer == "ddp":
-        assert cfg.trainer.sync_batchnorm and cfg.trainer.strategy == "ddp"
+    """Each trainer config composes to default.yaml with its own settings on top, and to nothing else."""
+    assert set(TRAINER_SETTINGS) == set(TRAINERS)
+    own = OmegaConf.load(CONFIG_DIR / "trainer" / f"{trainer}.yaml")
+    settings = TRAINER_SETTINGS[trainer]
+    if trainer != "default":
+        assert set(own) - {"defaults"} == set(settings) and list(own.defaults) == ["default"]
+    cfg = OmegaConf.to_container(compose_train(f"trainer={trainer}").trainer)
+    default = OmegaConf.to_container(compose_train("trainer=default").trainer)
+    assert cfg["_target_"] == "pytorch_lightning.Trainer"
+    assert [get_class(plugin["_target_"]).__name__ for plugin in cfg["plugins"]] == ["AtomicCheckpointIO"]
+    assert {key: cfg[key] for key in settings} == settings
+    inherited = {k: v for k, v in default.items() if k not in settings}
+    assert {k: v for k, v in cfg.items() if k not in settings} == inherited
 
 
 def test_num_classes_flows_from_data(compose_train):
