@@ -36,7 +36,7 @@ help:
 	@echo "make eval       evaluate a checkpoint; ARGS='ckpt_path=... [data=... eval.scales=[...] eval.flip=true]'"
 	@echo "make test       run the test suite (installs first, with the reference packages of requirements-reference.txt)"
 	@echo "make check      what CI runs: make test, then make offline-check"
-	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
+	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (results/checkpoints/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
 	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
 	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
