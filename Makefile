@@ -20,7 +20,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check wheelhouse offline-check gpu-check train eval test notebooks sweep table1 figure5 study-code \
-	multiscale curves curves-figure results-tables readme-tables benchmark clean help
+	multiscale multiscale-probe curves curves-figure results-tables readme-tables benchmark clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
@@ -39,6 +39,7 @@ help:
 	@echo "                24 epochs at 128 px, one run at a time, resumable); FCN and EncNet are the curve runs"
 	@echo "make figure5    Figure 5 in miniature: EncNet at other alpha and K (FIGURE5_SEEDS), then docs/figure5_*.png"
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
+	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
 	@echo "make results-tables  print the README's result tables from results/ (tests/test_readme_tables.py checks them)"
@@ -162,6 +163,18 @@ curves: install study-code
 			scripts/study-run curves/$${size}px/$$model/s$$seed model=$$model seed=$$seed \
 				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
 		done; \
+	done
+
+# Where the multi-scale change comes from, on one curve run's checkpoint (PROBE_RUN): flip alone, the training
+# scales + flip, the paper's scales + flip on whole images (no windows), each extreme scale alone. Entries
+# NAME:OVERRIDES (joined by +), in results/multiscale_probe/PROBE_RUN/NAME/.
+PROBE_RUN ?= 128px/encnet/s0
+MULTISCALE_PROBES := flip:eval.flip=true train_scales_flip:eval.scales=[0.75,1.0,1.25]+eval.flip=true \
+	msflip_whole:inference@eval=msflip+eval.mode=whole scale_0.5:eval.scales=[0.5] scale_1.75:eval.scales=[1.75]
+multiscale-probe: install study-code
+	run=$(PROBE_RUN); size=$${run%%px/*}; $(SCENE) for entry in $(MULTISCALE_PROBES); do \
+		STUDY_APP=evaluate scripts/study-run multiscale_probe/$(PROBE_RUN)/$${entry%%:*} \
+			ckpt_path=$(CURVE_RUNS)/$(PROBE_RUN)/checkpoints/last.ckpt $$(echo "$${entry#*:}" | tr + ' ') $$scene || exit 1; \
 	done
 
 # Table 1 and Figure 5 in miniature: studies like `make curves` (EncNet variants, CURVE_EPOCHS on 128 px scenes),

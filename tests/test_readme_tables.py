@@ -1,32 +1,74 @@
-"""The README's result tables are what ``make results-tables`` prints from the committed ``results/``."""
+"""The README's result tables and figures are what ``make results-tables`` prints from the committed ``results/``."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import pytest
 
 from encnet.config import CONFIG_DIR
-from encnet.readme_tables import BEGIN, END, readme_block, render, write_readme
+from encnet.data.context_scenes import CLASSES
+from encnet.readme_tables import BLOCKS, draw_figures, markers, readme_block, render, write_readme
 
 REPO = CONFIG_DIR.parent
 
 
-def test_readme_tables_equal_the_results(monkeypatch):
+@pytest.mark.parametrize("name", BLOCKS)
+def test_readme_tables_equal_the_results(name, monkeypatch):
     monkeypatch.chdir(REPO)  # the commands read results/ as the README quotes them
-    assert readme_block(REPO / "README.md") == render().strip("\n")
+    block = render(name)
+    assert readme_block(REPO / "README.md", name) == block.strip("\n")
+    for figure in re.findall(r"!\[[^]]*\]\(([^)]+)\)", block):
+        assert (REPO / figure).is_file(), f"{figure}: run `make readme-tables` to draw it"
 
 
 def test_missing_markers_name_the_file(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"no tables\n{END}\n{BEGIN}\n")
-    with pytest.raises(ValueError, match=f"{readme} must hold one"):
-        readme_block(readme)
+    begin, end = markers("curves")
+    readme.write_text(f"no tables\n{end}\n{begin}\n")
+    with pytest.raises(ValueError, match=f"{readme} must hold one {begin}"):
+        readme_block(readme, "curves")
+    with pytest.raises(KeyError, match="no README results block 'nope'"):
+        render("nope")
 
 
-def test_write_readme_replaces_only_the_block(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # an empty results/: every table says so
+def test_write_readme_replaces_only_the_blocks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an empty results/: every item says so, with its command
     readme = tmp_path / "README.md"
-    readme.write_text(f"before\n{BEGIN}\nold\n{END}\nafter\n")
+    readme.write_text("before\n" + "".join(f"{b}\nold\n{e}\nbetween\n" for b, e in map(markers, BLOCKS)))
     write_readme(readme)
     text = readme.read_text()
-    assert text.startswith(f"before\n{BEGIN}\n**128 px") and text.endswith(f"\n{END}\nafter\n") and "old" not in text
-    assert readme_block(readme) == render().strip("\n") and "no run has finished yet" in text
+    assert text.startswith(f"before\n{markers('curves')[0]}\n**128 px") and text.endswith("\nbetween\n")
+    assert "old" not in text and text.count("between") == len(BLOCKS)
+    assert all(readme_block(readme, name) == render(name).strip("\n") for name in BLOCKS)
+    assert "not run yet (`make curves table1`)" in text and "not run yet (`make multiscale`)" in text
+
+
+def _run(path, seed, miou, overrides=(), **model):
+    """A training run's metrics.json: EncNet at 24 epochs with ``model`` config values."""
+    path.mkdir(parents=True)
+    path.joinpath("metrics.json").write_text(json.dumps({
+        "val/mIoU": miou, "val/pixAcc": 0.9, **{f"val/IoU/{c}": miou for c in CLASSES}, "seed": seed,
+        "choices": {"model": "encnet"}, "overrides": ["model=encnet", f"seed={seed}", *overrides],
+        "config": {"model": {"se_loss_weight": 0.2, "num_codes": 32} | model}}))
+
+
+def test_figures_drawn_from_the_runs_once_every_directory_has_some(tmp_path, monkeypatch):
+    """The α figure pools the default EncNet curve runs, Table 1's α = 0 runs and the other α; the K figure
+    lacks its K = 0 runs, so it is neither drawn nor shown."""
+    monkeypatch.chdir(tmp_path)
+    results = tmp_path / "results"
+    for seed in (0, 1):
+        _run(results / "curves/128px/encnet" / f"s{seed}", seed, 0.9)
+        _run(results / "table1/128px/no_se" / f"s{seed}", seed, 0.8, ["model.se_loss_weight=0"], se_loss_weight=0)
+        _run(results / "figure5/128px/alpha/0.4" / f"s{seed}", seed, 0.85, ["model.se_loss_weight=0.4"],
+             se_loss_weight=0.4)
+        _run(results / "figure5/128px/codes/8" / f"s{seed}", seed, 0.85, ["model.num_codes=8"], num_codes=8)
+    assert draw_figures() == ["docs/figure5_alpha.png"]
+    assert (tmp_path / "docs" / "figure5_alpha.png").stat().st_size > 0
+    block = render("figure5")
+    assert "| `model=encnet model.se_loss_weight=0.4` | 2 | 85.00 ± 0.00 |" in block
+    assert "![Figure 5 in miniature: against α (`model.se_loss_weight`)](docs/figure5_alpha.png)" in block
+    assert "against K (`model.num_codes`)** (`encnet-results results/curves/128px/encnet results/table1/128px/k0" in block
+    assert "not run yet (`make curves figure5`)" in block
