@@ -137,8 +137,6 @@ notebooks: install
 sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)
 
-AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
-
 # Studies run one run at a time on one thread (scripts/study-run): each run skipped once results/<run>/metrics.json
 # exists, resumed from its last.ckpt in logs/study/ after an interruption, every run from the code snapshot
 # logs/study/code (the commit in logs/study/code/COMMIT; `rm -r logs/study/code` before a study of new code).
@@ -185,7 +183,8 @@ TABLE1_SEEDS ?= 0 1 2
 FIGURE5_SEEDS ?= 0 1
 TABLE1_RUNS := table1/128px/k0:model.num_codes=0 table1/128px/no_se:model.se_loss_weight=0 \
 	table1/128px/se_cem:model.stage3_se=false
-FIGURE5_RUNS := table1/128px/no_se:model.se_loss_weight=0 $(foreach a,0.1 0.4 0.8,figure5/128px/alpha/$(a):model.se_loss_weight=$(a)) \
+FIGURE5_RUNS := table1/128px/no_se:model.se_loss_weight=0 \
+	$(foreach a,0.1 0.4 0.8,figure5/128px/alpha/$(a):model.se_loss_weight=$(a)) \
 	table1/128px/k0:model.num_codes=0 $(foreach k,8 16 64,figure5/128px/codes/$(k):model.num_codes=$(k))
 # $(call VARIANT_RUNS,ENTRIES,SEEDS): scripts/study-run of every entry for every seed, seed by seed.
 VARIANT_RUNS = for seed in $(2); do for entry in $(1); do \
@@ -201,8 +200,9 @@ figure5: install study-code
 	$(BIN)/python -m encnet.readme_tables results --plots
 
 # Multi-scale study: the final checkpoint of every finished curve run (results/curves/RUN/metrics.json; its
-# checkpoint CURVE_RUNS/RUN/checkpoints/last.ckpt) evaluated on the val split at one scale (inference@eval=default)
-# and with the paper's scales and flip (inference@eval=msflip), one at a time, in results/multiscale/RUN/{single,msflip}/.
+# checkpoint CURVE_RUNS/RUN/checkpoints/last.ckpt) evaluated on the val split at one scale
+# (inference@eval=default) and with the paper's scales and flip (inference@eval=msflip), one at a time, in
+# results/multiscale/RUN/{single,msflip}/.
 CURVE_RUNS ?= logs/study/curves
 multiscale: install study-code
 	for result in results/curves/*px/*/s*/metrics.json; do [ -f "$$result" ] || continue; \
@@ -212,6 +212,8 @@ multiscale: install study-code
 				ckpt_path=$(CURVE_RUNS)/$$run/checkpoints/last.ckpt inference@eval=$${mode#*:} $$scene || exit 1; \
 		done; \
 	done
+
+AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
 
 curves-figure: install
 	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png

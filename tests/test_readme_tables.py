@@ -70,5 +70,6 @@ def test_figures_drawn_from_the_runs_once_every_directory_has_some(tmp_path, mon
     block = render("figure5")
     assert "| `model=encnet model.se_loss_weight=0.4` | 2 | 85.00 ± 0.00 |" in block
     assert "![Figure 5 in miniature: against α (`model.se_loss_weight`)](docs/figure5_alpha.png)" in block
-    assert "against K (`model.num_codes`)** (`encnet-results results/curves/128px/encnet results/table1/128px/k0" in block
+    assert "against K (`model.num_codes`)** (`encnet-results results/curves/128px/encnet results/table1/128px/k0 " \
+           "results/figure5/128px/codes" in block
     assert "not run yet (`make curves figure5`)" in block

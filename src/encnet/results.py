@@ -363,15 +363,16 @@ def main(argv: list[str] | None = None) -> None:
     names = [_label(m, args.mean_of) for m in metrics]
     labels = dict(zip(metrics, names))
     budget = f" at epoch {args.epoch}" if args.epoch is not None else ""
+    short = {MEAN_OF: f"val mean IoU of {len(args.mean_of)} classes"}  # the classes would not fit an axis
     if args.plot:
-        plot(sweep_series(groups, metrics), metrics, args.plot, f"{args.roots[-1].name}: mean ± std over seeds", labels)
+        plot(sweep_series(groups, metrics), metrics, args.plot, f"{args.roots[-1].name}: mean ± std over seeds",
+             labels | short)
         rich.print(f"plot written to {args.plot}")
     if args.curves:
         curves = tuple(m for m in metrics if m.startswith("val/") and "/IoU/" not in m or m == MEAN_OF)
         if not curves:
             raise ValueError("--curves plots val/ metrics (the per-epoch history holds val/ only); "
                              "pass --metric val/mIoU")
-        short = {MEAN_OF: f"val mean IoU of {len(args.mean_of)} classes"}  # the classes would not fit an axis
         plot_curves(curve_series(groups, curves), curves, args.curves,
                     f"{where}: mean ± 95 % CI over seeds", labels | short)
         rich.print(f"curves written to {args.curves}")
