@@ -6,9 +6,6 @@ TORCH_VERSION ?= 2.13.0
 # Used only on machines without a GPU when the CPU wheel is not found locally.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
-ifndef RESULTS_DIR
-RESULTS_DIR := logs/results/$(shell date +%Y-%m-%d_%H-%M-%S)
-endif
 PYTEST_ARGS ?=
 # Offline installs (README "Offline install"): make wheelhouse DIR=... [PYTHON_VERSION=3.12
 # PLATFORM=manylinux_2_28_x86_64 HAVE=freeze.txt EXTRAS=wandb]; make install WHEELHOUSE=DIR [EXTRAS=wandb]
@@ -23,7 +20,8 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 study-code curves curves-figure results-tables results-doc benchmark clean help
+	table1 figure5 study-code eval-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
+	clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
@@ -38,14 +36,17 @@ help:
 	@echo "make lint       ruff: lint and import order of the code, tests, benchmarks and notebooks"
 	@echo "make test-shuffled SEED=n  the test suite in the random order of seed n (pytest-random-order)"
 	@echo "make check      what CI runs: make lint, make test, then make offline-check"
-	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (newest checkpoint in logs/)"
+	@echo "make notebooks  re-execute notebooks/*.ipynb in place, storing their outputs (results/checkpoints/)"
 	@echo "make sweep      example multirun: se_loss_weight x num_codes"
-	@echo "make table1     Table 1 in miniature: FCN and four EncNet variants over 3 seeds on context_scenes"
-	@echo "make figure5    Figure 5 in miniature: mIoU / pixAcc against alpha and K over 3 seeds (docs/*.png)"
+	@echo "make table1     Table 1 in miniature: EncNet with K=0, without SE-loss, SE on the CEM only (TABLE1_SEEDS,"
+	@echo "                24 epochs at 128 px, one run at a time, resumable); FCN and EncNet are the curve runs"
+	@echo "make figure5    Figure 5 in miniature: EncNet at other alpha and K (FIGURE5_SEEDS), then docs/figure5_*.png"
+	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
+	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
 	@echo "make results-tables  print the result tables of docs/results.md and README.md from results/"
-	@echo "make results-doc     rewrite those tables in docs/results.md and README.md (tests/test_docs_tables.py checks them)"
+	@echo "make results-doc     rewrite those tables (tests/test_docs_tables.py checks them) and draw docs/figure5_*.png"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
 
 install: $(VENV)/.installed
@@ -148,34 +149,18 @@ notebooks: install
 sweep: install
 	$(BIN)/encnet-train -m model.se_loss_weight=0,0.2,0.8 model.num_codes=0,16,32 $(ARGS)
 
-# Table 1 and Figure 5 in miniature on context_scenes: every configuration over SEEDS, two runs at a time
-# (hydra-joblib-launcher, one thread each); then the tables and plots from their metrics.json.
-AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
-SEEDS ?= 0,1,2
-PARALLEL := OMP_NUM_THREADS=1 $(BIN)/encnet-train -m hydra/launcher=joblib hydra.launcher.n_jobs=2 data.num_workers=0 seed=$(SEEDS)
-
-table1: install
-	$(PARALLEL) model=fcn hydra.sweep.dir=$(RESULTS_DIR)/table1/fcn $(ARGS)
-	$(PARALLEL) model.num_codes=0 hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet_k0 $(ARGS)
-	$(PARALLEL) model.se_loss_weight=0 hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet_no_se $(ARGS)
-	$(PARALLEL) model.stage3_se=false hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet_se4 $(ARGS)
-	$(PARALLEL) hydra.sweep.dir=$(RESULTS_DIR)/table1/encnet $(ARGS)
-	$(BIN)/encnet-results $(RESULTS_DIR)/table1 --mean-of $(AMBIGUOUS) --markdown
-
-figure5: install
-	$(PARALLEL) model.se_loss_weight=0,0.1,0.2,0.4,0.8 hydra.sweep.dir=$(RESULTS_DIR)/figure5/alpha $(ARGS)
-	$(PARALLEL) model.num_codes=0,8,16,32,64 hydra.sweep.dir=$(RESULTS_DIR)/figure5/codes $(ARGS)
-	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/alpha --mean-of $(AMBIGUOUS) --plot docs/figure5_alpha.png
-	$(BIN)/encnet-results $(RESULTS_DIR)/figure5/codes --mean-of $(AMBIGUOUS) --plot docs/figure5_codes.png
-
 # Studies run one run at a time on one thread (scripts/study-run): each run skipped once results/<run>/metrics.json
 # exists, resumed from its last.ckpt in logs/study/ after an interruption, every run from the code snapshot
 # logs/study/code (the commit in logs/study/code/COMMIT; `rm -r logs/study/code` before a study of new code).
 # In the background: setsid nohup make curves > logs/study/curves.log 2>&1 &
-logs/study/code/COMMIT:
-	mkdir -p logs/study/code
-	git archive HEAD src conf | tar -x -C logs/study/code
+logs/study/%/COMMIT:
+	mkdir -p logs/study/$*
+	git archive HEAD src conf | tar -x -C logs/study/$*
 	git rev-parse HEAD > $@
+
+# Evaluation studies (make multiscale, multiscale-probe) from a snapshot of their own: they need the evaluation
+# code of their time, not the training runs'.
+eval-code: logs/study/eval-code/COMMIT
 
 study-code: logs/study/code/COMMIT
 
@@ -184,14 +169,67 @@ study-code: logs/study/code/COMMIT
 # reach, see benchmarks/reach.py), then the other 128 px seeds. Results in results/curves/<SIZE>px/<model>/s<SEED>/.
 CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4
 CURVE_EPOCHS ?= 24
+# The scene overrides of a SIZE (shell variable size): the 128 px default, or larger scenes with its markers.
+SCENE = scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]";
 curves: install study-code
-	for entry in $(CURVE_QUEUE); do size=$${entry%:*}; seed=$${entry#*:}; \
-		scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]"; \
+	for entry in $(CURVE_QUEUE); do size=$${entry%:*}; seed=$${entry#*:}; $(SCENE) \
 		for model in fcn encnet; do \
 			scripts/study-run curves/$${size}px/$$model/s$$seed model=$$model seed=$$seed \
 				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
 		done; \
 	done
+
+# Where the multi-scale change comes from, on one curve run's checkpoint (PROBE_RUN): flip alone, the training
+# scales + flip, the paper's scales + flip on whole images (no windows), each extreme scale alone. Entries
+# NAME:OVERRIDES (joined by +), in results/multiscale_probe/PROBE_RUN/NAME/.
+PROBE_RUN ?= 128px/encnet/s0
+MULTISCALE_PROBES := flip:eval.flip=true train_scales_flip:eval.scales=[0.75,1.0,1.25]+eval.flip=true \
+	msflip_whole:inference@eval=msflip+eval.mode=whole scale_0.5:eval.scales=[0.5] scale_1.75:eval.scales=[1.75]
+multiscale-probe: install eval-code
+	run=$(PROBE_RUN); size=$${run%%px/*}; $(SCENE) for entry in $(MULTISCALE_PROBES); do \
+		STUDY_APP=evaluate STUDY_CODE=logs/study/eval-code scripts/study-run multiscale_probe/$(PROBE_RUN)/$${entry%%:*} \
+			ckpt_path=$(CURVE_RUNS)/$(PROBE_RUN)/checkpoints/last.ckpt $$(echo "$${entry#*:}" | tr + ' ') $$scene || exit 1; \
+	done
+
+# Table 1 and Figure 5 in miniature: studies like `make curves` (EncNet variants, CURVE_EPOCHS on 128 px scenes),
+# whose FCN and default EncNet (α = 0.2, K = 32) are the 128 px curve runs, not trained again. Entries
+# NAME:OVERRIDE, each run for every seed in results/NAME/s<seed>/; Figure 5's α = 0 and K = 0 are Table 1's runs.
+# encnet.cli.docs_tables draws docs/figure5_{alpha,codes}.png and writes the tables into README.md.
+TABLE1_SEEDS ?= 0 1 2
+FIGURE5_SEEDS ?= 0 1
+TABLE1_RUNS := table1/128px/k0:model.num_codes=0 table1/128px/no_se:model.se_loss_weight=0 \
+	table1/128px/se_cem:model.stage3_se=false
+FIGURE5_RUNS := table1/128px/no_se:model.se_loss_weight=0 \
+	$(foreach a,0.1 0.4 0.8,figure5/128px/alpha/$(a):model.se_loss_weight=$(a)) \
+	table1/128px/k0:model.num_codes=0 $(foreach k,8 16 64,figure5/128px/codes/$(k):model.num_codes=$(k))
+# $(call VARIANT_RUNS,ENTRIES,SEEDS): scripts/study-run of every entry for every seed, seed by seed.
+VARIANT_RUNS = for seed in $(2); do for entry in $(1); do \
+		scripts/study-run $${entry%%:*}/s$$seed model=encnet seed=$$seed trainer.max_epochs=$(CURVE_EPOCHS) \
+			$${entry\#*:} || exit 1; \
+	done; done
+
+table1: install study-code
+	$(call VARIANT_RUNS,$(TABLE1_RUNS),$(TABLE1_SEEDS))
+
+figure5: install study-code
+	$(call VARIANT_RUNS,$(FIGURE5_RUNS),$(FIGURE5_SEEDS))
+	$(BIN)/python -m encnet.cli.docs_tables results --plots
+
+# Multi-scale study: the final checkpoint of every finished curve run (results/curves/RUN/metrics.json; its
+# checkpoint CURVE_RUNS/RUN/checkpoints/last.ckpt) evaluated on the val split at one scale
+# (inference@eval=default) and with the paper's scales and flip (inference@eval=msflip), one at a time, in
+# results/multiscale/RUN/{single,msflip}/.
+CURVE_RUNS ?= logs/study/curves
+multiscale: install eval-code
+	for result in results/curves/*px/*/s*/metrics.json; do [ -f "$$result" ] || continue; \
+		run=$${result#results/curves/}; run=$${run%/metrics.json}; size=$${run%%px/*}; $(SCENE) \
+		for mode in single:default msflip:msflip; do \
+			STUDY_APP=evaluate STUDY_CODE=logs/study/eval-code scripts/study-run multiscale/$$run/$${mode%:*} \
+				ckpt_path=$(CURVE_RUNS)/$$run/checkpoints/last.ckpt inference@eval=$${mode#*:} $$scene || exit 1; \
+		done; \
+	done
+
+AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
 
 curves-figure: install
 	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png

@@ -122,3 +122,14 @@ def test_reach_field_and_missed_markers():
     height, width = (int(v) for v in field.split(" × "))
     assert 1 < height == width <= 256
     assert "128 px scenes, 128 px markers, 2 val scenes: field misses some marker for" in proc.stdout
+
+
+def test_cem_gamma_saturation_of_a_trained_network(tiny_checkpoint):
+    """The statistics the benchmark prints for a checkpoint's CEM: mean |e| and the shares of saturated γ."""
+    from encnet.checkpoints import load_task
+    from tests.conftest import load_script
+
+    bench = load_script(BENCHMARKS / "cem_gamma_saturation.py")
+    net = load_task(tiny_checkpoint).net
+    e, low, high = bench.gamma_stats(net, torch.rand(2, 3, 64, 64)).tolist()
+    assert e > 0 and 0 <= low <= 1 and 0 <= high <= 1 and low + high <= 1

@@ -76,6 +76,7 @@ def test_encnet_eval_multiscale_flip_sliding_window(checkpoint, compose_eval, tm
     saved = json.loads((run / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(record))
     assert saved["eval"]["scales"] == [0.75, 1.0, 1.5] and saved["eval"]["flip"] is True
+    assert saved["model"] == "encnet"  # the checkpoint's network, what encnet-results groups evaluations by
     assert {"test/pixAcc", "test/mIoU", "test/IoU/sky", "test/IoU/door"} <= saved.keys()
     confusion = np.loadtxt(run / "confusion_matrix.csv", delimiter=",", dtype=np.int64)
     assert confusion.shape == (len(CLASSES), len(CLASSES))

@@ -189,3 +189,41 @@ def test_bad_statistics_inputs_name_the_problem(tmp_path, capsys):
     assert "No configuration to compare with `model=fcn` yet." in capsys.readouterr().out
     with pytest.raises(KeyError, match=r"old/a/metrics.json has no per-epoch history"):
         main([str(tmp_path / "old"), "--curves", str(tmp_path / "c.png")])
+
+
+def test_studies_pooled_and_variants_of_the_model_compared_with_the_baseline_model(tmp_path, capsys):
+    """Two directories pooled: the curves' FCN and EncNet, and a study of EncNet variants (model.* overrides),
+    each variant paired with the plain FCN by seed; an exact counterpart wins where there is one."""
+    _pairs(tmp_path / "curves")
+    for seed, miou in enumerate((0.53, 0.62)):
+        _write(tmp_path / "table1", f"k0_{seed}", "encnet", ["model=encnet", "model.num_codes=0"], seed, miou, 0.9)
+    rows = {r["config"]: r for r in paired_differences(collect(tmp_path / "curves", tmp_path / "table1"),
+                                                       "model=fcn", METRICS)}
+    assert rows["model=encnet model.num_codes=0"]["baseline"] == "model=fcn"
+    assert rows["model=encnet model.num_codes=0"]["val/mIoU"][0] == pytest.approx(2.5)  # +3, +2 over seeds 0, 1
+    assert rows["model=encnet"]["val/mIoU"][0] == pytest.approx(4.0)
+    main([str(tmp_path / "curves"), str(tmp_path / "table1"), "--baseline", "model=fcn", "--markdown"])
+    assert "| `model=encnet model.num_codes=0` | 2 | +2.50 [" in capsys.readouterr().out
+    _write(tmp_path / "table1", "fcn_k0", "fcn", ["model=fcn", "model.num_codes=0"], 0, 0.1, 0.9)
+    rows = {r["config"]: r for r in paired_differences(collect(tmp_path / "curves", tmp_path / "table1"),
+                                                       "model=fcn", METRICS)}
+    assert rows["model=encnet model.num_codes=0"]["baseline"] == "model=fcn model.num_codes=0"
+    with pytest.raises(FileNotFoundError, match=f"no metrics.json under {tmp_path / 'none'}"):
+        collect(tmp_path / "curves", tmp_path / "none")
+
+
+def test_evaluations_grouped_by_the_checkpoints_model(tmp_path, capsys):
+    """encnet-eval records name their checkpoint's network: one row per model and inference preset, and the
+    multi-scale gain per model paired by checkpoint."""
+    for model, seed, single, multi in (("fcn", 0, 0.50, 0.52), ("fcn", 1, 0.60, 0.61), ("encnet", 0, 0.70, 0.69)):
+        for preset, miou in (("default", single), ("msflip", multi)):
+            d = tmp_path / model / f"s{seed}" / preset
+            d.mkdir(parents=True)
+            ckpt = f"runs/{model}/s{seed}/last.ckpt"
+            (d / "metrics.json").write_text(json.dumps({
+                "test/mIoU": miou, "test/pixAcc": 0.9, "seed": 0, "ckpt_path": ckpt, "model": model, "eval": {},
+                "overrides": [f"ckpt_path={ckpt}", f"inference@eval={preset}"]}))
+    main([str(tmp_path), "--baseline", "inference@eval=default", "--markdown"])
+    out = capsys.readouterr().out
+    assert "| `model=fcn inference@eval=msflip` | 2 | +1.50 [" in out
+    assert "| `model=encnet inference@eval=msflip` | 1 | -1.00 (1 pair) |" in out

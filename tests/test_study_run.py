@@ -1,5 +1,5 @@
 """scripts/study-run: one run of a study, from the code snapshot, its metrics.json copied to results/, skipped once
-it has finished, and refused without a snapshot."""
+it has finished, and refused without a snapshot; STUDY_APP=evaluate: an encnet-eval run of a checkpoint."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from tests.conftest import TINY
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _study_run(cwd: Path, cache_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"PYTHON": sys.executable}
-    return subprocess.run([str(REPO / "scripts" / "study-run"), *args, *TINY, "trainer.max_epochs=2",
+def _study_run(cwd: Path, cache_dir: Path, *args: str, app: str = "train") -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHON": sys.executable, "STUDY_APP": app}
+    tiny = TINY if app == "train" else [o for o in TINY if o.startswith(("data.", "trainer.", "print_config"))]
+    return subprocess.run([str(REPO / "scripts" / "study-run"), *args, *tiny, "trainer.max_epochs=2",
                            f"paths.cache_dir={cache_dir}"], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
 
 
-def test_study_run_trains_copies_and_skips(tmp_path, cache_dir):
+def test_study_run_trains_copies_and_skips(tmp_path, cache_dir, tiny_checkpoint):
     refused = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn")
     assert refused.returncode == 2 and "no code snapshot in logs/study/code" in refused.stderr
     code = tmp_path / "logs" / "study" / "code"
@@ -37,3 +38,13 @@ def test_study_run_trains_copies_and_skips(tmp_path, cache_dir):
     assert not list((tmp_path / "results").rglob("*.ckpt"))  # checkpoints stay under logs/
     again = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn", "seed=3")
     assert again.returncode == 0 and "done already" in again.stdout
+    ckpt = tiny_checkpoint  # a default EncNet's training checkpoint
+    for preset in ("default", "msflip"):
+        evaluated = _study_run(tmp_path, cache_dir, f"eval/{preset}", f"ckpt_path={ckpt}", f"inference@eval={preset}",
+                               app="evaluate")
+        assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+        record = json.loads((tmp_path / "results" / "eval" / preset / "metrics.json").read_text())
+        assert record["model"] == "encnet" and record["ckpt_path"] == str(ckpt) and "test/mIoU" in record
+        assert record["eval"]["flip"] is (preset == "msflip")
+    wrong = _study_run(tmp_path, cache_dir, "eval/x", app="predict")
+    assert wrong.returncode == 2 and "STUDY_APP must be train or evaluate, got 'predict'" in wrong.stderr

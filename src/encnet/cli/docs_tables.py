@@ -1,11 +1,13 @@
-"""The documentation's result tables, generated from the committed ``results/`` (``make results-tables``,
-``python -m encnet.cli.docs_tables``): each table is ``encnet-results`` on a study's runs. A Markdown file
-holds a block's output between its markers (``<!-- NAME -->`` … ``<!-- /NAME -->``): all tables in
-``docs/results.md``, the final-weights ones in ``README.md``. ``make results-doc`` rewrites both blocks, and a
-test checks that the files equal this module's output, so text and data cannot drift apart.
+"""The documentation's result tables and figures, generated from the committed ``results/`` (``make
+results-tables``, ``python -m encnet.cli.docs_tables``): each item is ``encnet-results`` on a study's runs; a
+Markdown file (``FILES``: ``docs/results.md``, and the README's headline) holds this module's output for each
+block between its ``<!-- results-tables:NAME -->`` markers (``make results-doc`` rewrites them and draws the
+figures), and a test checks that they are equal, so text and data cannot drift apart.
 
-``TABLES``: (heading, encnet-results arguments with ``{root}`` for the results directory and ``{ambiguous}``
-for the context_scenes classes that only the scene decides).
+``BLOCKS``: per block, its items (heading, encnet-results arguments with ``{root}`` for the results
+directory and ``{ambiguous}`` for the context_scenes classes that only the scene decides, the command that makes
+the runs). An item with ``--plot FILE`` is a figure: its table and ``FILE``, drawn by :func:`draw_figures`. An
+item whose directories hold no run yet says so, with its command.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -20,38 +23,103 @@ from encnet.cli.results import main as results
 from encnet.data.context_scenes import AMBIGUOUS
 
 CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"
-TABLES = {
-    "6": ("128 px scenes, after 6 epochs", CURVES % "128px" + " --epoch 6"),
-    "12": ("128 px scenes, after 12 epochs", CURVES % "128px" + " --epoch 12"),
-    "128": ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px"),
-    "384": ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px"),
-}
-# block name → (the file holding it, relative to the repository; the tables it shows)
+MULTISCALE = "{root}/multiscale/%s --baseline inference@eval=default --mean-of {ambiguous} --markdown"
+FIGURE5 = "{root}/curves/128px/encnet {root}/table1/128px/%s {root}/figure5/128px/%s --mean-of {ambiguous} --markdown"
 BLOCKS = {
-    "results-tables": ("docs/results.md", ("6", "12", "128", "384")),
-    "headline": ("README.md", ("128", "384")),
+    "headline": (
+        ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
+        ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+    ),
+    "curves": (
+        ("128 px scenes, after 6 epochs", CURVES % "128px" + " --epoch 6", "make curves"),
+        ("128 px scenes, after 12 epochs", CURVES % "128px" + " --epoch 12", "make curves"),
+        ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
+        ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+    ),
+    "table1": (
+        ("Table 1 in miniature: 128 px scenes, 24 epochs (final weights)",
+         "{root}/curves/128px {root}/table1/128px --baseline model=fcn --mean-of {ambiguous} --markdown",
+         "make curves table1"),
+    ),
+    "figure5": (
+        ("Figure 5 in miniature: against α (`model.se_loss_weight`)",
+         FIGURE5 % ("no_se", "alpha") + " --plot docs/figure5_alpha.png", "make curves figure5"),
+        ("Figure 5 in miniature: against K (`model.num_codes`)",
+         FIGURE5 % ("k0", "codes") + " --plot docs/figure5_codes.png", "make curves figure5"),
+    ),
+    "multiscale": (
+        ("128 px scenes: multi-scale + flip against one scale", MULTISCALE % "128px", "make multiscale"),
+        ("384 px scenes (pilot): multi-scale + flip against one scale", MULTISCALE % "384px", "make multiscale"),
+        ("The 128 px seed-0 EncNet: which scales and flips make the difference",
+         "{root}/multiscale/128px/encnet/s0 {root}/multiscale_probe/128px/encnet/s0 --mean-of {ambiguous} --markdown",
+         "make multiscale multiscale-probe"),
+    ),
 }
+
+
+# the file (relative to the repository) that holds each block
+FILES = {name: "README.md" if name == "headline" else "docs/results.md" for name in BLOCKS}
 
 
 def markers(name: str) -> tuple[str, str]:
-    return f"<!-- {name} -->", f"<!-- /{name} -->"
+    """The lines that open and close block ``name``."""
+    return f"<!-- results-tables:{name} -->", f"<!-- /results-tables:{name} -->"
+
+
+def _argv(template: str, root: Path) -> list[str]:
+    return template.format(root=root, ambiguous=" ".join(AMBIGUOUS)).split()
+
+
+def _roots(argv: list[str]) -> list[Path]:
+    """The directories an encnet-results command line reads (the arguments before its first option)."""
+    return [Path(a) for a in argv[:next((i for i, a in enumerate(argv) if a.startswith("--")), len(argv))]]
+
+
+def _has_runs(argv: list[str]) -> bool:
+    return all(any(root.rglob("metrics.json")) for root in _roots(argv))
+
+
+def _plot(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without its ``--plot FILE``, and FILE (None for a table)."""
+    if "--plot" not in argv:
+        return argv, None
+    at = argv.index("--plot")
+    return argv[:at] + argv[at + 2:], argv[at + 1]
 
 
 def render(name: str, root: Path = Path("results")) -> str:
-    """Block ``name``'s Markdown: per table a heading line, the command, and encnet-results' output."""
+    """Block ``name``'s Markdown: per item a heading line with its command, and encnet-results' output (and a
+    figure's image), or that it has not run yet."""
+    if name not in BLOCKS:
+        raise KeyError(f"no results block {name!r}; blocks: {sorted(BLOCKS)}")
     parts = []
-    for key in BLOCKS[name][1]:
-        heading, template = TABLES[key]
-        argv = template.format(root=root, ambiguous=" ".join(AMBIGUOUS)).split()
-        command = template.format(root=root, ambiguous="<ambiguous>")
-        if not any(Path(argv[0]).rglob("metrics.json")):
-            parts.append(f"**{heading}** (`encnet-results {command}`): no run has finished yet.\n")
+    for heading, template, make in BLOCKS[name]:
+        argv = _argv(template, root)
+        command = f"`encnet-results {template.format(root=root, ambiguous='<ambiguous>')}`"
+        if not _has_runs(argv):
+            parts.append(f"**{heading}** ({command}): not run yet (`{make}`).\n")
             continue
+        table, figure = _plot(argv)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            results(argv)
-        parts.append(f"**{heading}** (`encnet-results {command}`):\n\n{out.getvalue().strip()}\n")
+            results(table)
+        image = f"\n\n![{heading}]({os.path.relpath(figure, Path(FILES[name]).parent)})" if figure else ""
+        parts.append(f"**{heading}** ({command}):\n\n{out.getvalue().strip()}{image}\n")
     return "\n".join(parts)
+
+
+def draw_figures(root: Path = Path("results")) -> list[str]:
+    """Draw every figure whose runs exist (encnet-results --plot); returns the files written."""
+    written = []
+    for items in BLOCKS.values():
+        for _, template, _ in items:
+            argv = _argv(template, root)
+            figure = _plot(argv)[1]
+            if figure and _has_runs(argv):
+                with contextlib.redirect_stdout(io.StringIO()):
+                    results(argv)
+                written.append(figure)
+    return written
 
 
 def block(path: Path, name: str) -> str:
@@ -63,25 +131,33 @@ def block(path: Path, name: str) -> str:
     return text[text.index(begin) + len(begin):text.index(end)].strip("\n")
 
 
-def write_block(path: Path, name: str, root: Path = Path("results")) -> None:
-    """Replace block ``name`` in ``path`` by :func:`render` of ``root``."""
-    block(path, name)  # the markers are there, once
-    begin, end = markers(name)
-    text = path.read_text()
-    start, stop = text.index(begin) + len(begin), text.index(end)
-    path.write_text(text[:start] + "\n" + render(name, root).strip("\n") + "\n" + text[stop:])
+def write_blocks(repo: Path, root: Path = Path("results")) -> None:
+    """Replace every block in its file under ``repo`` by :func:`render` of ``root`` (all markers checked first)."""
+    for name, file in FILES.items():
+        block(repo / file, name)  # the markers are there, once
+    for name, file in FILES.items():
+        path, (begin, end) = repo / file, markers(name)
+        text = path.read_text()
+        start, stop = text.index(begin) + len(begin), text.index(end)
+        path.write_text(text[:start] + "\n" + render(name, root).strip("\n") + "\n" + text[stop:])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, nargs="?", default=Path("results"))
-    parser.add_argument("--write", type=Path, metavar="REPO", help="update the blocks in REPO's files instead")
+    parser.add_argument("--write", type=Path, metavar="REPO", help="update the blocks in REPO's README.md and "
+                        "docs/results.md and draw the figures, instead of printing the blocks")
+    parser.add_argument("--plots", action="store_true", help="only draw the figures whose runs exist")
     args = parser.parse_args(argv)
-    for name, (file, _) in BLOCKS.items():
+    if args.write or args.plots:
+        for figure in draw_figures(args.root):
+            print(f"figure written to {figure}")
         if args.write:
-            write_block(args.write / file, name, args.root)
-        else:
-            sys.stdout.write(f"<!-- {name}: {file} -->\n{render(name, args.root)}\n")
+            write_blocks(args.write, args.root)
+        return
+    for name in BLOCKS:
+        begin, end = markers(name)
+        sys.stdout.write(f"{FILES[name]}:\n{begin}\n{render(name, args.root).strip()}\n{end}\n\n")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                    header=",".join(task.class_names()))
     extra = {
         "ckpt_path": str(cfg.ckpt_path),
+        "model": task.hparams.arch,  # the checkpoint's network (encnet-results rows are per model)
         "split": cfg.data.get("test_split", "val"),
         "eval": OmegaConf.to_container(cfg.eval, resolve=True),
         "seed": cfg.seed,

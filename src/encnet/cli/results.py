@@ -15,11 +15,14 @@ row per α over three seeds. ``encnet-eval`` runs (``test/`` metrics) are groupe
     encnet-results DIR --baseline model=fcn --epoch 6    # the same after 6 epochs (from the per-epoch history)
     encnet-results DIR --curves curves.png               # val metrics against epoch, mean ± 95 % CI over seeds
     encnet-results DIR --metric test/mIoU                # the metrics to report (default: detected)
+    encnet-results DIR1 DIR2 --baseline model=fcn        # the runs of several studies pooled
 
 Metrics (``--metric``, default: whichever of ``val/``, ``test/`` × ``mIoU``, ``pixAcc``, ``top1_err`` the files
 hold) are shown in % (``top1_err`` is logged in % already). ``--baseline KEY=VALUE``: each configuration is
 compared with the one that differs from it only in ``KEY=VALUE`` (``model=fcn``: ``model=encnet x=1`` against
-``model=fcn x=1``), over the pairing keys both have; mean difference and its 95 % t-interval over the pairs,
+``model=fcn x=1``), else, where there is none, with the one that also lacks its ``KEY.*`` overrides (they
+belong to its own choice of KEY: ``model=encnet model.num_codes=0`` against ``model=fcn``), over the pairing
+keys both have; mean difference and its 95 % t-interval over the pairs,
 with the number of pairs.
 
 ``--plot`` draws one column per swept config key (a key some run overrides, e.g. ``model.se_loss_weight``):
@@ -47,12 +50,16 @@ NAMES = ("mIoU", "pixAcc", "top1_err")
 CONFIDENCE = 0.95
 
 
-def collect(root: Path) -> dict[str, list[dict]]:
-    """metrics.json files under ``root`` grouped by configuration: model choice + the overrides that tell
-    runs apart (seed excluded, and overrides that every run shares, such as ``data.num_workers=0``)."""
-    files = sorted(root.rglob("metrics.json"))
-    if not files:
-        raise FileNotFoundError(f"no metrics.json under {root}")
+def collect(*roots: Path) -> dict[str, list[dict]]:
+    """metrics.json files under ``roots`` (each must hold some) grouped by configuration: model choice + the
+    overrides that tell runs apart (seed excluded, and overrides that every run shares, such as
+    ``data.num_workers=0``)."""
+    files = []
+    for root in roots:
+        found = sorted(Path(root).rglob("metrics.json"))
+        if not found:
+            raise FileNotFoundError(f"no metrics.json under {root}")
+        files += found
     records = []
     for file in files:
         record = json.loads(file.read_text())
@@ -67,7 +74,8 @@ def collect(root: Path) -> dict[str, list[dict]]:
 
 
 def _model(record: dict) -> str:
-    return record.get("choices", {}).get("model", "?")
+    """The run's model config (a training run's Hydra choice; an ``encnet-eval`` run's checkpoint network)."""
+    return record.get("choices", {}).get("model") or record.get("model", "?")
 
 
 def _overrides(record: dict) -> list[str]:
@@ -168,7 +176,9 @@ def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tu
     for tokens, name in configs.items():
         if token in tokens:
             continue
-        base = configs.get(frozenset(t for t in tokens if t.split("=", 1)[0] != key) | {token})
+        others = frozenset(t for t in tokens if t.split("=", 1)[0] != key)
+        base = configs.get(others | {token}) or configs.get(
+            frozenset(t for t in others if not t.startswith(f"{key}.")) | {token})
         if base is None:
             continue
         ours = {pair_key(r): r for r in groups[name]}
@@ -319,7 +329,8 @@ def _label(metric: str, classes: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="directory searched recursively for metrics.json")
+    parser.add_argument("roots", type=Path, nargs="+", metavar="DIR",
+                        help="directories searched recursively for metrics.json (their runs are pooled)")
     parser.add_argument("--metric", nargs="+", metavar="KEY",
                         help="summary metrics to report, e.g. test/mIoU (default: those the files hold)")
     parser.add_argument("--classes", nargs="*", default=[], help="also report the IoU of these classes")
@@ -333,13 +344,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.baseline:
         parse_baseline(args.baseline)  # a malformed value fails before any file is read
-    groups = collect(args.root)
+    groups = collect(*args.roots)
+    where = " ".join(map(str, args.roots))
     if args.epoch is not None:
         at_epoch(groups, args.epoch)
     detected = detect_metrics(groups)
     for metric in args.metric or []:
         if not any(metric in r for rs in groups.values() for r in rs):
-            raise KeyError(f"--metric {metric}: no metrics.json under {args.root} holds it "
+            raise KeyError(f"--metric {metric}: no metrics.json under {where} holds it "
                            f"(they hold {list(detected)})")
     metrics = tuple(args.metric or detected)
     stages = [s for s in STAGES if any(m.startswith(f"{s}/") for m in metrics)]
@@ -351,17 +363,18 @@ def main(argv: list[str] | None = None) -> None:
     names = [_label(m, args.mean_of) for m in metrics]
     labels = dict(zip(metrics, names))
     budget = f" at epoch {args.epoch}" if args.epoch is not None else ""
+    short = {MEAN_OF: f"val mean IoU of {len(args.mean_of)} classes"}  # the classes would not fit an axis
     if args.plot:
-        plot(sweep_series(groups, metrics), metrics, args.plot, f"{args.root.name}: mean ± std over seeds", labels)
+        plot(sweep_series(groups, metrics), metrics, args.plot, f"{args.roots[-1].name}: mean ± std over seeds",
+             labels | short)
         rich.print(f"plot written to {args.plot}")
     if args.curves:
         curves = tuple(m for m in metrics if m.startswith("val/") and "/IoU/" not in m or m == MEAN_OF)
         if not curves:
             raise ValueError("--curves plots val/ metrics (the per-epoch history holds val/ only); "
                              "pass --metric val/mIoU")
-        short = {MEAN_OF: f"val mean IoU of {len(args.mean_of)} classes"}  # the classes would not fit an axis
         plot_curves(curve_series(groups, curves), curves, args.curves,
-                    f"{args.root}: mean ± 95 % CI over seeds", labels | short)
+                    f"{where}: mean ± 95 % CI over seeds", labels | short)
         rich.print(f"curves written to {args.curves}")
     rows = summarise(groups, metrics)
     cells = [[f"{r[m][0]:.2f} ± {r[m][1]:.2f}" if r[m] else "–" for m in metrics] for r in rows]
@@ -381,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"| `{d['config']}` | {len(d['pairs'])} | "
                       + " | ".join(format_difference(d[m]) for m in metrics) + " |")
         return
-    table = rich.table.Table(title=f"{args.root}{budget} (mean ± std over seeds, %)")
+    table = rich.table.Table(title=f"{where}{budget} (mean ± std over seeds, %)")
     for col in ("configuration", "seeds", *names):
         table.add_column(col)
     for r, c in zip(rows, cells):
