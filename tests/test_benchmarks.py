@@ -126,7 +126,7 @@ def test_reach_field_and_missed_markers():
 
 def test_cem_gamma_saturation_of_a_trained_network(tiny_checkpoint):
     """The statistics the benchmark prints for a checkpoint's CEM: mean |e| and the shares of saturated γ."""
-    from encnet.checkpoints import load_task
+    from encnet.tasks.loading import load_task
     from tests.conftest import load_script
 
     bench = load_script(BENCHMARKS / "cem_gamma_saturation.py")
