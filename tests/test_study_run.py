@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import TINY
@@ -48,3 +49,22 @@ def test_study_run_trains_copies_and_skips(tmp_path, cache_dir, tiny_checkpoint)
         assert record["eval"]["flip"] is (preset == "msflip")
     wrong = _study_run(tmp_path, cache_dir, "eval/x", app="predict")
     assert wrong.returncode == 2 and "STUDY_APP must be train or evaluate, got 'predict'" in wrong.stderr
+
+
+def test_a_run_held_by_another_process_is_skipped(tmp_path, cache_dir):
+    code = tmp_path / "logs" / "study" / "code"
+    code.mkdir(parents=True)
+    (code / "COMMIT").write_text("test\n")
+    run = tmp_path / "logs" / "study" / "busy" / "s0"
+    run.mkdir(parents=True)
+    holder = subprocess.Popen(["flock", str(run / ".lock"), "sleep", "60"])
+    try:
+        for _ in range(100):  # until the holder has the lock
+            if subprocess.run(["flock", "-n", str(run / ".lock"), "true"]).returncode:
+                break
+            time.sleep(0.05)
+        skipped = _study_run(tmp_path, cache_dir, "busy/s0", "model=fcn")
+    finally:
+        holder.kill()
+    assert skipped.returncode == 0 and "running in another process, skipped" in skipped.stdout
+    assert not (tmp_path / "results" / "busy").exists()
