@@ -77,3 +77,19 @@ def test_figures_drawn_from_the_runs_once_every_directory_has_some(tmp_path, mon
     assert "against K (`model.num_codes`)** (`encnet-results results/curves/128px/encnet results/table1/128px/k0 " \
            "results/figure5/128px/codes" in shown
     assert "not run yet (`make curves figure5`)" in shown
+
+
+def test_the_prose_quotes_intervals_of_the_tables(monkeypatch):
+    """Every ``Δ [low, high]`` the results page's prose quotes is a cell of a table rendered from results/."""
+    monkeypatch.chdir(REPO)
+    text = (REPO / "docs" / "results.md").read_text().replace("−", "-")
+    tables = "\n".join(render(name) for name in BLOCKS if FILES[name] == "docs/results.md")
+    for name in BLOCKS:
+        begin, end = markers(name)
+        if begin in text:
+            text = text[:text.index(begin)] + text[text.index(end) + len(end):]
+    quoted = re.findall(r"[+-]\d+\.\d\d \S* ?\[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]", text)
+    assert quoted
+    for cell in quoted:
+        value, interval = re.match(r"([+-]\d+\.\d\d).*?(\[.*\])", cell).groups()
+        assert f"{value} {interval}" in tables, cell
