@@ -20,7 +20,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 study-code eval-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
+	table1 figure5 stability study-code eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "make table1     Table 1 in miniature: EncNet with K=0, without SE-loss, SE on the CEM only (TABLE1_SEEDS,"
 	@echo "                24 epochs at 128 px, one run at a time, resumable); FCN and EncNet are the curve runs"
 	@echo "make figure5    Figure 5 in miniature: EncNet at other alpha and K (FIGURE5_SEEDS), then docs/figure5_*.png"
+	@echo "make stability  FCN and EncNet with a learning-rate warm-up, and with the heads at the backbone's lr (STABILITY_SEEDS)"
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
@@ -214,6 +215,21 @@ table1: install study-code
 figure5: install study-code
 	$(call VARIANT_RUNS,$(FIGURE5_RUNS),$(FIGURE5_SEEDS))
 	$(BIN)/python -m encnet.cli.docs_tables results --plots
+
+# Recipe stability: the default FCN and EncNet with a linear learning-rate warm-up over the first two epochs
+# (model.warmup_steps=124: 62 steps an epoch) and with the heads at the backbone's learning rate
+# (model.head_lr_mult=1), 24 epochs on 128 px scenes, seeds STABILITY_SEEDS, in
+# results/stability/128px/<variant>/<model>/s<seed>/, each paired with the curve run of its model and seed.
+# From a code snapshot of its own (logs/study/stability-code): warm-up is newer than the curves' snapshot,
+# which trains the same numbers otherwise.
+STABILITY_SEEDS ?= 0 1 2
+STABILITY_RUNS := warmup:model.warmup_steps=124 head_lr1:model.head_lr_mult=1
+stability-code: logs/study/stability-code/COMMIT
+stability: install stability-code
+	for seed in $(STABILITY_SEEDS); do for entry in $(STABILITY_RUNS); do for model in fcn encnet; do \
+		STUDY_CODE=logs/study/stability-code scripts/study-run stability/128px/$${entry%%:*}/$$model/s$$seed \
+			model=$$model seed=$$seed trainer.max_epochs=$(CURVE_EPOCHS) $${entry#*:} || exit 1; \
+	done; done; done
 
 # Multi-scale study: the final checkpoint of every finished curve run (results/curves/RUN/metrics.json; its
 # checkpoint CURVE_RUNS/RUN/checkpoints/last.ckpt) evaluated on the val split at one scale
