@@ -2,7 +2,7 @@
 one from a checkpoint file."""
 
 from encnet.tasks.classification import ClassificationTask
-from encnet.tasks.loading import load_task, load_weights, newest_task, task_kind
+from encnet.tasks.loading import load_task, load_weights, task_kind
 from encnet.tasks.segmentation import SegmentationTask
 
-__all__ = ["ClassificationTask", "SegmentationTask", "load_task", "load_weights", "newest_task", "task_kind"]
+__all__ = ["ClassificationTask", "SegmentationTask", "load_task", "load_weights", "task_kind"]

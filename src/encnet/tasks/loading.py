@@ -1,18 +1,16 @@
 """Trained models from checkpoint files: the task class a checkpoint holds, a segmentation model loaded from one
-(checked against the dataset), the newest such model under the log directories (for a notebook), and weights
-loaded into a model for fine-tuning (``init_weights``)."""
+(checked against the dataset), and weights loaded into a model for fine-tuning (``init_weights``)."""
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 
-from encnet.infra.checkpoint_files import checkpoints, require_checkpoint
+from encnet.infra.checkpoint_files import require_checkpoint
 from encnet.tasks.segmentation import SegmentationTask
 
 
@@ -45,17 +43,6 @@ def load_task(ckpt_path: str | Path, num_classes: int | None = None, **overrides
         raise ValueError(f"ckpt_path={ckpt_path} predicts {task.hparams.num_classes} classes but "
                          f"data.num_classes={num_classes}; pick the dataset config it was trained on")
     return task.eval()
-
-
-def newest_task(log_dirs: Iterable[str | Path], num_classes: int) -> tuple[SegmentationTask, Path] | None:
-    """The newest checkpoint under ``log_dirs`` that loads as a segmentation model of ``num_classes`` classes
-    (on the CPU, in eval mode), with its path; ``None`` when there is none."""
-    for path in checkpoints(log_dirs):
-        try:
-            return load_task(path, num_classes), path
-        except (ValueError, OSError):  # another class count or task, or written by another version: skip it
-            continue
-    return None
 
 
 def load_weights(model: pl.LightningModule, ckpt_path: str | Path) -> None:
