@@ -20,7 +20,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 stability study-code eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
+	table1 figure5 stability study-code study-save eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
@@ -42,6 +42,7 @@ help:
 	@echo "                24 epochs at 128 px, one run at a time, resumable); FCN and EncNet are the curve runs"
 	@echo "make figure5    Figure 5 in miniature: EncNet at other alpha and K (FIGURE5_SEEDS), then docs/figure5_*.png"
 	@echo "make stability  FCN and EncNet with a learning-rate warm-up, and with the heads at the backbone's lr (STABILITY_SEEDS)"
+	@echo "make study-save copy unfinished study runs' last.ckpt to results/unfinished/ (commit them: a fresh machine resumes)"
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
@@ -152,12 +153,30 @@ sweep: install
 
 # Studies run one run at a time on one thread (scripts/study-run): each run skipped once results/<run>/metrics.json
 # exists, resumed from its last.ckpt in logs/study/ after an interruption, every run from the code snapshot
-# logs/study/code (the commit in logs/study/code/COMMIT; `rm -r logs/study/code` before a study of new code).
-# In the background: setsid nohup make curves > logs/study/curves.log 2>&1 &
+# logs/study/code (the commit in logs/study/code/COMMIT). A snapshot's commit is pinned (SNAPSHOT_<name>), so a
+# run resumed in a later sitting, on a fresh machine, trains with the code it started with; a snapshot without a
+# pin takes HEAD. In the background: setsid nohup make curves > logs/study/curves.log 2>&1 &
+# The curve runs' code; Table 1 and Figure 5 pair their runs with the curve runs, so they train with it too.
+SNAPSHOT_code := e7d8bed92387f6f3f4943e9e6dc7de9e8c0e6ce1
+# The first commit with model.warmup_steps and the package layout of today's scripts/study-run.
+SNAPSHOT_stability-code := 2226ec0fff9146191c4e6d95dc96f5102ac0c47e
 logs/study/%/COMMIT:
 	mkdir -p logs/study/$*
-	git archive HEAD src conf | tar -x -C logs/study/$*
-	git rev-parse HEAD > $@
+	git archive $(or $(SNAPSHOT_$*),HEAD) src conf | tar -x -C logs/study/$*
+	git rev-parse $(or $(SNAPSHOT_$*),HEAD) > $@
+
+# A sitting can end at any moment and a fresh machine has no logs/: `make study-save` copies the last.ckpt of every
+# unfinished run (weights, optimizer, loop and random state) to results/unfinished/<run>/, the files to commit
+# with the results; scripts/study-run resumes from there when logs/study/<run>/ has no checkpoint, and removes
+# them when the run has finished.
+study-save:
+	@for last in $$(find logs/study -path '*/checkpoints/last.ckpt' 2>/dev/null); do \
+		name=$${last#logs/study/}; name=$${name%/checkpoints/last.ckpt}; \
+		[ -f results/$$name/metrics.json ] && continue; \
+		mkdir -p results/unfinished/$$name; cp logs/study/$$name/CODE_COMMIT results/unfinished/$$name/; \
+		cp $$last results/unfinished/$$name/last.ckpt.tmp && mv results/unfinished/$$name/last.ckpt.tmp results/unfinished/$$name/last.ckpt; \
+		echo "$$name: saved to results/unfinished/$$name/last.ckpt"; \
+	done
 
 # Evaluation studies (make multiscale, multiscale-probe) from a snapshot of their own: they need the evaluation
 # code of their time, not the training runs'.

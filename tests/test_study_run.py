@@ -1,10 +1,13 @@
 """scripts/study-run: one run of a study, from the code snapshot, its metrics.json copied to results/, skipped once
-it has finished, and refused without a snapshot; STUDY_APP=evaluate: an encnet-eval run of a checkpoint."""
+it has finished, and refused without a snapshot; resumed on a fresh machine from the checkpoint `make study-save`
+left in results/unfinished/ (refused from another snapshot's); STUDY_APP=evaluate: an encnet-eval run of a
+checkpoint."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,10 +18,11 @@ from tests.conftest import TINY
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _study_run(cwd: Path, cache_dir: Path, *args: str, app: str = "train") -> subprocess.CompletedProcess:
+def _study_run(cwd: Path, cache_dir: Path, *args: str, app: str = "train",
+               epochs: int = 2) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTHON": sys.executable, "STUDY_APP": app}
     tiny = TINY if app == "train" else [o for o in TINY if o.startswith(("data.", "trainer.", "print_config"))]
-    return subprocess.run([str(REPO / "scripts" / "study-run"), *args, *tiny, "trainer.max_epochs=2",
+    return subprocess.run([str(REPO / "scripts" / "study-run"), *args, *tiny, f"trainer.max_epochs={epochs}",
                            f"paths.cache_dir={cache_dir}"], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
 
@@ -39,6 +43,21 @@ def test_study_run_trains_copies_and_skips(tmp_path, cache_dir, tiny_checkpoint)
     assert not list((tmp_path / "results").rglob("*.ckpt"))  # checkpoints stay under logs/
     again = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn", "seed=3")
     assert again.returncode == 0 and "done already" in again.stdout
+    # A fresh machine: no logs/study/<run>/, only what `make study-save` committed (here: 2 of 3 epochs).
+    saved = tmp_path / "results" / "unfinished" / "study" / "fcn" / "s1"
+    saved.mkdir(parents=True)
+    [end] = (tmp_path / "logs" / "study" / "study" / "fcn" / "s0").rglob("*.ckpt")  # callbacks=none: Lightning's own
+    shutil.copy(end, saved / "last.ckpt")
+    (saved / "CODE_COMMIT").write_text("other\n")
+    other = _study_run(tmp_path, cache_dir, "study/fcn/s1", "model=fcn", "seed=3", epochs=3)
+    assert other.returncode == 2
+    assert f"{saved.relative_to(tmp_path)}/last.ckpt was trained with code other" in other.stderr
+    (saved / "CODE_COMMIT").write_text("test\n")
+    resumed = _study_run(tmp_path, cache_dir, "study/fcn/s1", "model=fcn", "seed=3", epochs=3)
+    assert resumed.returncode == 0 and "restored" in resumed.stdout, resumed.stdout + resumed.stderr
+    record = json.loads((tmp_path / "results" / "study" / "fcn" / "s1" / "metrics.json").read_text())
+    assert [e["epoch"] for e in record["history"]] == [0, 1, 2] and record["resumed_from"].endswith("last.ckpt")
+    assert not saved.exists()  # removed once the run has finished
     ckpt = tiny_checkpoint  # a default EncNet's training checkpoint
     for preset in ("default", "msflip"):
         evaluated = _study_run(tmp_path, cache_dir, f"eval/{preset}", f"ckpt_path={ckpt}", f"inference@eval={preset}",
