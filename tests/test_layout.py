@@ -24,7 +24,8 @@ ALLOWED = {
     "tasks": {"nn", "models", "data", "inference", "infra"},
     "callbacks": {"data", "infra"},
     "zoo": {"tasks", "models", "nn", "infra"},
-    "cli": {"infra", "nn", "models", "data", "inference", "tasks", "callbacks", "zoo"},
+    "study": set(),
+    "cli": {"infra", "nn", "models", "data", "inference", "tasks", "callbacks", "zoo", "study"},
 }
 
 

@@ -7,17 +7,11 @@ import json
 import pytest
 from scipy import stats
 
-from encnet.cli.results import (
-    MEAN_OF,
-    METRICS,
-    add_class_mean,
-    collect,
-    curve_series,
-    main,
-    paired_differences,
-    summarise,
-    sweep_series,
-)
+from encnet.cli.results import main
+from encnet.study.curves import curve_series
+from encnet.study.records import MEAN_OF, METRICS, add_class_mean, collect
+from encnet.study.statistics import paired_differences, summarise
+from encnet.study.sweeps import sweep_series
 
 
 def _write(root, name, model, overrides, seed, miou, acc, config=None, **extra):

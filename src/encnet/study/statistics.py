@@ -1,0 +1,88 @@
+"""Statistics over seeds: mean ± std per configuration, and the mean paired difference to a baseline
+configuration with its 95 % t-interval over the pairs."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from scipy import stats
+
+from encnet.study.records import METRICS, pair_key, percent
+
+CONFIDENCE = 0.95
+
+
+def interval(values: list[float]) -> tuple[float, float | None, float | None]:
+    """Mean and its 95 % t-interval (None for fewer than two values, or bounds equal to the mean)."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, None, None
+    sem = statistics.stdev(values) / len(values) ** 0.5
+    if sem == 0:
+        return mean, mean, mean
+    low, high = stats.t.interval(CONFIDENCE, len(values) - 1, loc=mean, scale=sem)
+    return mean, float(low), float(high)
+
+
+def mean_std(values: list[float]) -> tuple[float, float] | None:
+    if not values:
+        return None
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarise(groups: dict[str, list[dict]], metrics: tuple[str, ...] = METRICS) -> list[dict]:
+    """One row per configuration: n, seeds, and mean/std (in %) of each metric."""
+    rows = []
+    for name, records in groups.items():
+        row = {"config": name, "n": len(records), "seeds": sorted(r.get("seed") for r in records)}
+        for metric in metrics:
+            row[metric] = mean_std([percent(metric) * r[metric] for r in records if metric in r])
+        rows.append(row)
+    return rows
+
+
+def parse_baseline(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise ValueError(f"--baseline must be KEY=VALUE (e.g. model=fcn), got {text!r}")
+    return key, value
+
+
+def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tuple[str, ...]) -> list[dict]:
+    """Per configuration that has a baseline (the configuration with ``KEY=VALUE`` in place of its own value of
+    KEY): the pairs shared with it and, per metric, the mean paired difference in % points with its 95 %
+    t-interval (:func:`interval`), or None when no pair holds the metric. [] when no configuration differs from
+    one with ``KEY=VALUE`` in KEY only (e.g. FCN runs alone)."""
+    key, value = parse_baseline(baseline)
+    token = f"{key}={value}"
+    configs = {frozenset(name.split()): name for name in groups}
+    if not any(token in tokens for tokens in configs):
+        raise ValueError(f"--baseline {token}: no configuration has it; configurations: {sorted(groups)}")
+    rows = []
+    for tokens, name in configs.items():
+        if token in tokens:
+            continue
+        others = frozenset(t for t in tokens if t.split("=", 1)[0] != key)
+        base = configs.get(others | {token}) or configs.get(
+            frozenset(t for t in others if not t.startswith(f"{key}.")) | {token})
+        if base is None:
+            continue
+        ours = {pair_key(r): r for r in groups[name]}
+        theirs = {pair_key(r): r for r in groups[base]}
+        shared = [k for k in ours if k in theirs]
+        row: dict[str, Any] = {"config": name, "baseline": base, "pairs": shared}
+        for metric in metrics:
+            diffs = [percent(metric) * (ours[k][metric] - theirs[k][metric]) for k in shared
+                     if metric in ours[k] and metric in theirs[k]]
+            row[metric] = (*interval(diffs), len(diffs)) if diffs else None
+        rows.append(row)
+    return rows
+
+
+def format_difference(cell: tuple | None) -> str:
+    """``+1.25 [−0.40, +2.90]`` (mean and 95 % interval), ``+1.25 (1 pair)``, or ``–``."""
+    if cell is None:
+        return "–"
+    mean, low, high, _ = cell
+    return f"{mean:+.2f} (1 pair)" if low is None else f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
