@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from encnet.cli.results import main
-from encnet.study.curves import curve_series
+from encnet.study.curves import curve_series, falls
 from encnet.study.records import MEAN_OF, METRICS, add_class_mean, collect
 from encnet.study.statistics import paired_differences, summarise
 from encnet.study.sweeps import sweep_series
@@ -171,8 +171,11 @@ def test_eval_runs_and_cifar_errors_are_read(tmp_path, capsys):
 
 def test_bad_statistics_inputs_name_the_problem(tmp_path, capsys):
     _pairs(tmp_path)
-    with pytest.raises(ValueError, match=r"--baseline must be KEY=VALUE \(e.g. model=fcn\), got 'model'"):
-        main([str(tmp_path), "--baseline", "model"])
+    with pytest.raises(ValueError, match=r"--baseline must be KEY=VALUE \(e.g. model=fcn\) or KEY .*, got 'model='"):
+        main([str(tmp_path), "--baseline", "model="])
+    with pytest.raises(ValueError, match=r"--baseline model.warmup_steps: no configuration overrides it; "
+                                         r"configurations: \['model=encnet', 'model=fcn'\]"):
+        main([str(tmp_path), "--baseline", "model.warmup_steps"])
     with pytest.raises(ValueError, match=r"--baseline model=deeplab: no configuration has it; configurations: "
                                          r"\['model=encnet', 'model=fcn'\]"):
         main([str(tmp_path), "--baseline", "model=deeplab"])
@@ -221,3 +224,32 @@ def test_evaluations_grouped_by_the_checkpoints_model(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| `model=fcn inference@eval=msflip` | 2 | +1.50 [" in out
     assert "| `model=encnet inference@eval=msflip` | 1 | -1.00 (1 pair) |" in out
+
+
+def test_falls_of_a_curve():
+    assert falls([0.5, 0.8, 0.6, 0.9, 0.7]) == (pytest.approx(0.2), pytest.approx(0.4))
+    assert falls([0.1, 0.2, 0.3]) == (0.0, 0.0)  # only climbs
+    assert falls([5.0, 4.0, 6.0, 5.5], lower_is_better=True) == (2.0, 2.0)  # an error's rise is its fall
+
+
+def test_stability_of_a_recipe_against_the_default_one(tmp_path, capsys):
+    """--baseline KEY: a recipe change (model.warmup_steps) against the same model without it, paired by seed;
+    --stability: the curves' largest and total fall. Default curves fall by 30 and 20 points (seeds 0, 1), the
+    warm-up's by 10 and 0."""
+    for seed in (0, 1):
+        for model in ("fcn", "encnet"):
+            default = [0.5, 0.8, 0.5 + 0.1 * seed, 0.9]
+            smooth = [0.5, 0.8, 0.7 + 0.1 * seed, 0.9]
+            for name, overrides, curve in (("default", [], default), ("warmup", ["model.warmup_steps=124"], smooth)):
+                _write(tmp_path / name, f"{model}{seed}", model, [f"model={model}", *overrides], seed, 0.9, 0.9,
+                       history=[{"epoch": e, "val/mIoU": m} for e, m in enumerate(curve)])
+    main([str(tmp_path), "--baseline", "model.warmup_steps", "--metric", "val/mIoU", "--stability", "--markdown"])
+    out = capsys.readouterr().out
+    assert "| configuration | seeds | val/mIoU (%) | val/mIoU, largest fall (%) | val/mIoU, total fall (%) |" in out
+    assert "| `model=fcn` | 2 | 90.00 ± 0.00 | 25.00 ± 7.07 | 25.00 ± 7.07 |" in out
+    assert "| configuration − the same without `model.warmup_steps` | pairs |" in out
+    assert "| `model=encnet model.warmup_steps=124` | 2 | +0.00 [+0.00, +0.00] | -20.00 [-20.00, -20.00] |" in out
+    assert out.count("model.warmup_steps=124` | 2 |") == 4  # summary and difference, each model
+    with pytest.raises(KeyError, match=r"fcn0/metrics.json: its history holds val/mIoU for 1 epoch\(s\)"):
+        _write(tmp_path / "short", "fcn0", "fcn", ["model=fcn"], 0, 0.9, 0.9, history=[{"epoch": 0, "val/mIoU": 0.9}])
+        main([str(tmp_path / "short"), "--stability"])

@@ -25,10 +25,20 @@ from encnet.data.context_scenes import AMBIGUOUS
 CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"
 MULTISCALE = "{root}/multiscale/%s --baseline inference@eval=default --mean-of {ambiguous} --markdown"
 FIGURE5 = "{root}/curves/128px/encnet {root}/table1/128px/%s {root}/figure5/128px/%s --mean-of {ambiguous} --markdown"
+STABILITY = "{root}/curves/128px {root}/stability/128px/%s --baseline %s --metric val/mIoU --stability --markdown"
+FIGURE5_ITEMS = (
+    ("Figure 5 in miniature: against α (`model.se_loss_weight`)",
+     FIGURE5 % ("no_se", "alpha") + " --plot docs/figure5_alpha.png", "make curves figure5"),
+    ("Figure 5 in miniature: against K (`model.num_codes`)",
+     FIGURE5 % ("k0", "codes") + " --plot docs/figure5_codes.png", "make curves figure5"),
+)
+MULTISCALE_128 = ("128 px scenes: multi-scale + flip against one scale", MULTISCALE % "128px", "make multiscale")
 BLOCKS = {
     "headline": (
         ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
         ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+        MULTISCALE_128,
+        *FIGURE5_ITEMS,
     ),
     "curves": (
         ("128 px scenes, after 6 epochs", CURVES % "128px" + " --epoch 6", "make curves"),
@@ -41,18 +51,21 @@ BLOCKS = {
          "{root}/curves/128px {root}/table1/128px --baseline model=fcn --mean-of {ambiguous} --markdown",
          "make curves table1"),
     ),
-    "figure5": (
-        ("Figure 5 in miniature: against α (`model.se_loss_weight`)",
-         FIGURE5 % ("no_se", "alpha") + " --plot docs/figure5_alpha.png", "make curves figure5"),
-        ("Figure 5 in miniature: against K (`model.num_codes`)",
-         FIGURE5 % ("k0", "codes") + " --plot docs/figure5_codes.png", "make curves figure5"),
-    ),
+    "figure5": FIGURE5_ITEMS,
     "multiscale": (
-        ("128 px scenes: multi-scale + flip against one scale", MULTISCALE % "128px", "make multiscale"),
+        MULTISCALE_128,
         ("384 px scenes (pilot): multi-scale + flip against one scale", MULTISCALE % "384px", "make multiscale"),
         ("The 128 px seed-0 EncNet: which scales and flips make the difference",
          "{root}/multiscale/128px/encnet/s0 {root}/multiscale_probe/128px/encnet/s0 --mean-of {ambiguous} --markdown",
          "make multiscale multiscale-probe"),
+    ),
+    "stability": (
+        ("The default recipe: how far the 128 px curves fall back (24 epochs)",
+         "{root}/curves/128px --baseline model=fcn --metric val/mIoU --stability --markdown", "make curves"),
+        ("A linear warm-up over the first two epochs against the default recipe",
+         STABILITY % ("warmup", "model.warmup_steps"), "make curves stability"),
+        ("The heads at the backbone's learning rate against the default 10×",
+         STABILITY % ("head_lr1", "model.head_lr_mult"), "make curves stability"),
     ),
 }
 
@@ -109,16 +122,16 @@ def render(name: str, root: Path = Path("results")) -> str:
 
 
 def draw_figures(root: Path = Path("results")) -> list[str]:
-    """Draw every figure whose runs exist (encnet-results --plot); returns the files written."""
+    """Draw every figure whose runs exist (encnet-results --plot), once each (the README shows some of
+    docs/results.md's); returns the files written."""
     written = []
-    for items in BLOCKS.values():
-        for _, template, _ in items:
-            argv = _argv(template, root)
-            figure = _plot(argv)[1]
-            if figure and _has_runs(argv):
-                with contextlib.redirect_stdout(io.StringIO()):
-                    results(argv)
-                written.append(figure)
+    for template in dict.fromkeys(template for items in BLOCKS.values() for _, template, _ in items):
+        argv = _argv(template, root)
+        figure = _plot(argv)[1]
+        if figure and _has_runs(argv):
+            with contextlib.redirect_stdout(io.StringIO()):
+                results(argv)
+            written.append(figure)
     return written
 
 

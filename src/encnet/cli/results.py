@@ -14,6 +14,8 @@ row per α over three seeds. ``encnet-eval`` runs (``test/`` metrics) are groupe
     encnet-results DIR --baseline model=fcn              # + paired difference to FCN, 95 % t-interval
     encnet-results DIR --baseline model=fcn --epoch 6    # the same after 6 epochs (from the per-epoch history)
     encnet-results DIR --curves curves.png               # val metrics against epoch, mean ± 95 % CI over seeds
+    encnet-results DIR --stability                       # + how far the val curves fall back between epochs
+    encnet-results DIR1 DIR2 --baseline model.warmup_steps   # against the same configuration without it
     encnet-results DIR --metric test/mIoU                # the metrics to report (default: detected)
     encnet-results DIR1 DIR2 --baseline model=fcn        # the runs of several studies pooled
 
@@ -23,7 +25,12 @@ compared with the one that differs from it only in ``KEY=VALUE`` (``model=fcn``:
 ``model=fcn x=1``), else, where there is none, with the one that also lacks its ``KEY.*`` overrides (they
 belong to its own choice of KEY: ``model=encnet model.num_codes=0`` against ``model=fcn``), over the pairing
 keys both have; mean difference and its 95 % t-interval over the pairs,
-with the number of pairs.
+with the number of pairs. ``--baseline KEY`` (no value): each configuration that overrides KEY against the one
+that differs from it only in not overriding KEY (``model=fcn model.warmup_steps=124`` against ``model=fcn``).
+
+``--stability``: per run, from its history of val/mIoU (and of the ``--mean-of`` mean), the largest fall from
+one epoch to the next and the sum of all falls (0 for a curve that only climbs), in points, reported and
+compared like the other metrics.
 
 ``--plot`` draws one column per swept config key (a key some run overrides, e.g. ``model.se_loss_weight``):
 it holds the runs that override nothing but that key (runs that override nothing sit at the key's default),
@@ -38,13 +45,16 @@ from pathlib import Path
 import rich
 import rich.table
 
-from encnet.study.curves import curve_series, plot_curves
+from encnet.study.curves import FALLS, add_falls, curve_series, plot_curves
 from encnet.study.records import MEAN_OF, STAGES, add_class_mean, at_epoch, class_mean_key, collect, detect_metrics
 from encnet.study.statistics import format_difference, paired_differences, parse_baseline, summarise
 from encnet.study.sweeps import plot, sweep_series
 
 
 def _label(metric: str, classes: list[str]) -> str:
+    base, _, fall = metric.rpartition("/")
+    if fall in FALLS:
+        return f"{_label(base, classes)}, {fall.replace('_', ' ')}"
     stage, _, name = metric.partition("/")
     return f"{stage} mean IoU of {', '.join(classes)}" if name == "IoU/mean" else metric
 
@@ -59,10 +69,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mean-of", nargs="*", default=[], metavar="CLASS",
                         help="also report the mean IoU of these classes (e.g. the ambiguous ones)")
     parser.add_argument("--epoch", type=int, metavar="N", help="report the val metrics after N epochs (history)")
-    parser.add_argument("--baseline", metavar="KEY=VALUE", help="paired differences to this configuration")
+    parser.add_argument("--baseline", metavar="KEY=VALUE",
+                        help="paired differences to this configuration (a bare KEY: to the one without KEY)")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="plot the metrics against each swept key")
     parser.add_argument("--curves", type=Path, metavar="FILE.png", help="plot val metrics against epoch")
+    parser.add_argument("--stability", action="store_true",
+                        help="also report the largest and the total fall of the val curves between epochs")
     args = parser.parse_args(argv)
     if args.baseline:
         parse_baseline(args.baseline)  # a malformed value fails before any file is read
@@ -82,9 +95,13 @@ def main(argv: list[str] | None = None) -> None:
         add_class_mean({k: [r for r in rs if any(m.startswith(f"{stage}/") for m in r)] for k, rs in groups.items()},
                        args.mean_of, stage)
         metrics = (*metrics, class_mean_key(stage))
+    if args.stability:
+        for curve in [m for m in metrics if m in ("val/mIoU", MEAN_OF)] or ["val/mIoU"]:
+            metrics = (*metrics, *add_falls(groups, curve))
     names = [_label(m, args.mean_of) for m in metrics]
     labels = dict(zip(metrics, names))
     budget = f" at epoch {args.epoch}" if args.epoch is not None else ""
+    against = f"`{args.baseline}`" if "=" in (args.baseline or "=") else f"the same without `{args.baseline}`"
     short = {MEAN_OF: f"val mean IoU of {len(args.mean_of)} classes"}  # the classes would not fit an axis
     if args.plot:
         plot(sweep_series(groups, metrics), metrics, args.plot, f"{args.roots[-1].name}: mean ± std over seeds",
@@ -109,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.baseline and not diffs:
             print(f"\nNo configuration to compare with `{args.baseline}` yet.")
         if diffs:
-            print(f"\n| configuration − `{args.baseline}`{budget} | pairs | "
+            print(f"\n| configuration − {against}{budget} | pairs | "
                   + " | ".join(f"Δ {m} (points, 95 % CI)" for m in names) + " |")
             print("| --- " * (len(metrics) + 2) + "|")
             for d in diffs:
@@ -126,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         rich.print(f"no configuration to compare with {args.baseline}")
     if diffs:
         table = rich.table.Table(
-            title=f"paired difference to {args.baseline}{budget} (% points, mean [95 % t-interval])")
+            title=f"paired difference to {against.replace('`', '')}{budget} (% points, mean [95 % t-interval])")
         for col in ("configuration", "baseline", "pairs", *names):
             table.add_column(col)
         for d in diffs:

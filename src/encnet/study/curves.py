@@ -1,5 +1,5 @@
 """Learning curves: val metrics against epoch from the runs' per-epoch history, mean and 95 % interval over
-seeds, plotted one panel per metric."""
+seeds, plotted one panel per metric; and how much a curve falls back on its way (its stability)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,28 @@ def plot_curves(series: dict[str, dict[str, list]], metrics: tuple[str, ...], pa
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+FALLS = ("largest_fall", "total_fall")
+
+
+def falls(values: list[float], lower_is_better: bool = False) -> tuple[float, float]:
+    """The largest fall of a curve from one epoch to the next, and the sum of its falls (the ground it loses on
+    its way; both 0 for a curve that only improves). A fall of an error (``lower_is_better``) is a rise."""
+    sign = 1.0 if lower_is_better else -1.0
+    steps = [max(0.0, sign * (b - a)) for a, b in zip(values, values[1:])]
+    return max(steps, default=0.0), sum(steps)
+
+
+def add_falls(groups: dict[str, list[dict]], metric: str) -> tuple[str, str]:
+    """Add ``{metric}/largest_fall`` and ``{metric}/total_fall`` (:func:`falls` of the validated epochs, in the
+    metric's units) to every record; returns the two keys."""
+    keys = tuple(f"{metric}/{name}" for name in FALLS)
+    for records in groups.values():
+        for record in records:
+            curve = [e[metric] for e in sorted(history(record), key=lambda e: e["epoch"]) if metric in e]
+            if len(curve) < 2:
+                raise KeyError(f"{record['_path']}: its history holds {metric} for {len(curve)} epoch(s); "
+                               "a fall needs two")
+            record.update(zip(keys, falls(curve, lower_is_better=metric.endswith("top1_err"))))
+    return keys

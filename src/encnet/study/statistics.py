@@ -42,30 +42,44 @@ def summarise(groups: dict[str, list[dict]], metrics: tuple[str, ...] = METRICS)
     return rows
 
 
-def parse_baseline(text: str) -> tuple[str, str]:
+def parse_baseline(text: str) -> tuple[str, str | None]:
+    """``KEY=VALUE`` → (KEY, VALUE); a bare ``KEY`` → (KEY, None): the configuration that does not override KEY."""
     key, sep, value = text.partition("=")
-    if not sep or not key or not value:
-        raise ValueError(f"--baseline must be KEY=VALUE (e.g. model=fcn), got {text!r}")
-    return key, value
+    if not key or sep and not value:
+        raise ValueError(f"--baseline must be KEY=VALUE (e.g. model=fcn) or KEY (e.g. model.warmup_steps: "
+                         f"against the same configuration without that override), got {text!r}")
+    return key, value if sep else None
+
+
+def _key(token: str) -> str:
+    return token.split("=", 1)[0]
 
 
 def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tuple[str, ...]) -> list[dict]:
-    """Per configuration that has a baseline (the configuration with ``KEY=VALUE`` in place of its own value of
-    KEY): the pairs shared with it and, per metric, the mean paired difference in % points with its 95 %
-    t-interval (:func:`interval`), or None when no pair holds the metric. [] when no configuration differs from
-    one with ``KEY=VALUE`` in KEY only (e.g. FCN runs alone)."""
+    """Per configuration that has a baseline: the pairs shared with it and, per metric, the mean paired
+    difference in % points with its 95 % t-interval (:func:`interval`), or None when no pair holds the metric.
+    ``KEY=VALUE``: the baseline is the configuration with ``KEY=VALUE`` in place of its own value of KEY (else
+    also without its ``KEY.*`` overrides); [] when no configuration differs from one with ``KEY=VALUE`` in KEY
+    only (e.g. FCN runs alone). ``KEY``: each configuration that overrides KEY against the same one without."""
     key, value = parse_baseline(baseline)
-    token = f"{key}={value}"
     configs = {frozenset(name.split()): name for name in groups}
-    if not any(token in tokens for tokens in configs):
-        raise ValueError(f"--baseline {token}: no configuration has it; configurations: {sorted(groups)}")
+    if value is None:
+        if not any(_key(t) == key for tokens in configs for t in tokens):
+            raise ValueError(f"--baseline {key}: no configuration overrides it; configurations: {sorted(groups)}")
+        bases = {name: configs.get(frozenset(t for t in tokens if _key(t) != key))
+                 for tokens, name in configs.items() if any(_key(t) == key for t in tokens)}
+    else:
+        token = f"{key}={value}"
+        if not any(token in tokens for tokens in configs):
+            raise ValueError(f"--baseline {token}: no configuration has it; configurations: {sorted(groups)}")
+        bases = {}
+        for tokens, name in configs.items():
+            if token not in tokens:
+                others = frozenset(t for t in tokens if _key(t) != key)
+                bases[name] = configs.get(others | {token}) or configs.get(
+                    frozenset(t for t in others if not t.startswith(f"{key}.")) | {token})
     rows = []
-    for tokens, name in configs.items():
-        if token in tokens:
-            continue
-        others = frozenset(t for t in tokens if t.split("=", 1)[0] != key)
-        base = configs.get(others | {token}) or configs.get(
-            frozenset(t for t in others if not t.startswith(f"{key}.")) | {token})
+    for name, base in bases.items():
         if base is None:
             continue
         ours = {pair_key(r): r for r in groups[name]}
