@@ -180,6 +180,7 @@ study-save:
 
 # Evaluation studies (make multiscale, multiscale-probe) from a snapshot of their own: they need the evaluation
 # code of their time, not the training runs'.
+SNAPSHOT_eval-code := 2226ec0fff9146191c4e6d95dc96f5102ac0c47e
 eval-code: logs/study/eval-code/COMMIT
 
 study-code: logs/study/code/COMMIT
@@ -191,13 +192,15 @@ CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4
 CURVE_EPOCHS ?= 24
 # The scene overrides of a SIZE (shell variable size): the 128 px default, or larger scenes with its markers.
 SCENE = scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]";
-curves: install study-code
+# Then the multi-scale study of the finished runs (make multiscale), while their checkpoints are on this machine.
+curves: install study-code eval-code
 	for entry in $(CURVE_QUEUE); do size=$${entry%:*}; seed=$${entry#*:}; $(SCENE) \
 		for model in fcn encnet; do \
 			scripts/study-run curves/$${size}px/$$model/s$$seed model=$$model seed=$$seed \
 				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
 		done; \
 	done
+	$(MAKE) --no-print-directory multiscale
 
 # Where the multi-scale change comes from, on one curve run's checkpoint (PROBE_RUN): flip alone, the training
 # scales + flip, the paper's scales + flip on whole images (no windows), each extreme scale alone. Entries
@@ -259,8 +262,11 @@ multiscale: install eval-code
 	for result in results/curves/*px/*/s*/metrics.json; do [ -f "$$result" ] || continue; \
 		run=$${result#results/curves/}; run=$${run%/metrics.json}; size=$${run%%px/*}; $(SCENE) \
 		for mode in single:default msflip:msflip; do \
+			ckpt=$(CURVE_RUNS)/$$run/checkpoints/last.ckpt; \
+			if [ ! -f results/multiscale/$$run/$${mode%:*}/metrics.json ] && [ ! -f $$ckpt ]; then \
+				echo "multiscale/$$run/$${mode%:*}: no checkpoint $$ckpt on this machine, skipped"; continue; fi; \
 			STUDY_APP=evaluate STUDY_CODE=logs/study/eval-code scripts/study-run multiscale/$$run/$${mode%:*} \
-				ckpt_path=$(CURVE_RUNS)/$$run/checkpoints/last.ckpt inference@eval=$${mode#*:} $$scene || exit 1; \
+				ckpt_path=$$ckpt inference@eval=$${mode#*:} $$scene || exit 1; \
 		done; \
 	done
 
