@@ -187,8 +187,10 @@ study-code: logs/study/code/COMMIT
 
 # Queue of SIZE:SEED entries, each an FCN and a default EncNet run of 24 epochs (finished pairs accumulate):
 # the first two 128 px seed pairs, the 384 px pilot pair (markers of the 128 px size: scenes beyond an FCN's
-# reach, see benchmarks/reach.py), then the other 128 px seeds. Results in results/curves/<SIZE>px/<model>/s<SEED>/.
-CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4
+# reach, see benchmarks/reach.py), the other 128 px seeds, then two more 384 px pairs. Results in
+# results/curves/<SIZE>px/<model>/s<SEED>/. Two `make curves` side by side (one per core) share the queue: each
+# skips the run the other holds.
+CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4 384:1 384:2
 CURVE_EPOCHS ?= 24
 # The scene overrides of a SIZE (shell variable size): the 128 px default, or larger scenes with its markers.
 SCENE = scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]";
