@@ -18,7 +18,10 @@ def test_an_old_checkpoint_loads_and_predicts_the_same_logits():
     expected = torch.load(FIXTURE.with_suffix(".pt"), weights_only=True)
     with torch.no_grad():
         out = task.net(expected["input"])
-    assert torch.equal(out["out"], expected["out"]) and torch.equal(out["se"], expected["se"])
+    # equal up to float rounding: the convolution kernels oneDNN picks depend on the CPU (the fixture's machine gave
+    # bit-equal logits; another CPU of the same kind, 5e-7 at most on logits of magnitude 1.3)
+    for key in ("out", "se"):
+        torch.testing.assert_close(out[key], expected[key], rtol=1e-5, atol=1e-6)
 
 
 def test_training_resumes_from_an_old_checkpoint(compose_train):
