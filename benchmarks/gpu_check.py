@@ -132,7 +132,8 @@ def steps(work: Path) -> list[Step]:
         Step("encoding", "Encoding layer, B=8 C=512 64×64 K=32: fp32 at each matmul precision, bf16",
              [*encoding, "--batch", "8", "--channels", "512", "--size", "64"],
              [*encoding, "--device", "cpu", "--batch", "1", "--channels", "8", "--size", "4", "--repeat", "1",
-              "--warmup", "0", "--impls", "matmul", "triton"], 70, json_lines),
+              "--warmup", "0", "--impls", "matmul", "triton", "--dtypes", "fp32", "--precision", "highest"],
+             70, json_lines),  # the dry run: one dtype and precision (bf16 through the interpreter takes 4 s a row)
         Step("precision", "error of each dot-product policy against fp64, B=4 C=512 N=4096 K=32",
              [str(BENCHMARKS / "encoding_precision.py"), "--json"],
              [str(BENCHMARKS / "encoding_precision.py"), "--json", "--device", "cpu", "--batch", "1", "--channels", "8",
