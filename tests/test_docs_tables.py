@@ -79,11 +79,13 @@ def test_figures_drawn_from_the_runs_once_every_directory_has_some(tmp_path, mon
     assert "not run yet (`make curves figure5`)" in shown
 
 
-def test_the_prose_quotes_intervals_of_the_tables(monkeypatch):
-    """Every ``Δ [low, high]`` the results page's prose quotes is a cell of a table rendered from results/."""
+@pytest.mark.parametrize("file", sorted(set(FILES.values())))
+def test_the_prose_quotes_intervals_of_the_tables(file, monkeypatch):
+    """Every ``Δ [low, high]`` the prose of the results page and of the README quotes is a cell of a table
+    rendered from results/."""
     monkeypatch.chdir(REPO)
-    text = (REPO / "docs" / "results.md").read_text().replace("−", "-")
-    tables = "\n".join(render(name) for name in BLOCKS if FILES[name] == "docs/results.md")
+    text = (REPO / file).read_text().replace("−", "-")
+    tables = "\n".join(render(name) for name in BLOCKS)
     for name in BLOCKS:
         begin, end = markers(name)
         if begin in text:

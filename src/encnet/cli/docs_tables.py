@@ -32,11 +32,15 @@ FIGURE5_ITEMS = (
     ("Figure 5 in miniature: against K (`model.num_codes`)",
      FIGURE5 % ("k0", "codes") + " --plot docs/figure5_codes.png", "make curves figure5"),
 )
+TABLE1 = (("Table 1 in miniature: 128 px scenes, 24 epochs (final weights)",
+           "{root}/curves/128px {root}/table1/128px --baseline model=fcn --mean-of {ambiguous} --markdown",
+           "make curves table1"),)
 MULTISCALE_128 = ("128 px scenes: multi-scale + flip against one scale", MULTISCALE % "128px", "make multiscale")
 BLOCKS = {
     "headline": (
         ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
         ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+        *TABLE1,
         MULTISCALE_128,
         *FIGURE5_ITEMS,
     ),
@@ -44,13 +48,11 @@ BLOCKS = {
         ("128 px scenes, after 6 epochs", CURVES % "128px" + " --epoch 6", "make curves"),
         ("128 px scenes, after 12 epochs", CURVES % "128px" + " --epoch 12", "make curves"),
         ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
+        ("384 px scenes, after 6 epochs", CURVES % "384px" + " --epoch 6", "make curves"),
+        ("384 px scenes, after 12 epochs", CURVES % "384px" + " --epoch 12", "make curves"),
         ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
     ),
-    "table1": (
-        ("Table 1 in miniature: 128 px scenes, 24 epochs (final weights)",
-         "{root}/curves/128px {root}/table1/128px --baseline model=fcn --mean-of {ambiguous} --markdown",
-         "make curves table1"),
-    ),
+    "table1": TABLE1,
     "figure5": FIGURE5_ITEMS,
     "multiscale": (
         MULTISCALE_128,
