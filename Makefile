@@ -265,12 +265,25 @@ multiscale: install eval-code
 		run=$${result#results/curves/}; run=$${run%/metrics.json}; size=$${run%%px/*}; $(SCENE) \
 		for mode in single:default msflip:msflip; do \
 			ckpt=$(CURVE_RUNS)/$$run/checkpoints/last.ckpt; \
+			[ -f $$ckpt ] || ckpt=results/checkpoints/context_scenes_$$(echo $$run | tr / _).ckpt; \
 			if [ ! -f results/multiscale/$$run/$${mode%:*}/metrics.json ] && [ ! -f $$ckpt ]; then \
 				echo "multiscale/$$run/$${mode%:*}: no checkpoint $$ckpt on this machine, skipped"; continue; fi; \
 			STUDY_APP=evaluate STUDY_CODE=logs/study/eval-code scripts/study-run multiscale/$$run/$${mode%:*} \
 				ckpt_path=$$ckpt inference@eval=$${mode#*:} $$scene || exit 1; \
 		done; \
 	done
+
+# The weights-only final checkpoint of a finished curve run (no optimizer, loop or random state: ≈ 3 MB), committed
+# for the notebooks and for evaluating the run on another machine (make multiscale reads it when the run's
+# last.ckpt is gone), e.g. make results/checkpoints/context_scenes_384px_encnet_s0.ckpt
+results/checkpoints/context_scenes_%.ckpt:
+	run=$*; size=$${run%%_*}; rest=$${run#*_}; model=$${rest%_*}; seed=$${rest##*_}; \
+	result=results/curves/$$size/$$model/$$seed/metrics.json; \
+	[ -f $$result ] || { echo "$@: the run has not finished ($$result missing)" >&2; exit 2; }; \
+	$(BIN)/python -c "import sys, torch; c = torch.load(sys.argv[1], map_location='cpu', weights_only=False); \
+		torch.save({k: c[k] for k in ('epoch', 'global_step', 'pytorch-lightning_version', 'state_dict', \
+		'hparams_name', 'hyper_parameters', 'encnet_task') if k in c}, sys.argv[2])" \
+		$(CURVE_RUNS)/$$size/$$model/$$seed/checkpoints/last.ckpt $@
 
 AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
 
