@@ -1,7 +1,7 @@
 """scripts/study-run: one run of a study, from the code snapshot, its metrics.json copied to results/, skipped once
 it has finished, and refused without a snapshot; resumed on a fresh machine from the checkpoint `make study-save`
 left in results/unfinished/ (refused from another snapshot's); STUDY_APP=evaluate: an encnet-eval run of a
-checkpoint."""
+checkpoint; and the weights-only checkpoint of a finished curve run (a Makefile target)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from tests.conftest import TINY
 
@@ -87,3 +89,29 @@ def test_a_run_held_by_another_process_is_skipped(tmp_path, cache_dir):
         holder.kill()
     assert skipped.returncode == 0 and "running in another process, skipped" in skipped.stdout
     assert not (tmp_path / "results" / "busy").exists()
+
+
+def test_weights_only_checkpoint_of_a_finished_curve_run(tmp_path, tiny_checkpoint):
+    """make results/checkpoints/context_scenes_<size>px_<model>_s<seed>.ckpt: the run's last.ckpt without optimizer,
+    loop or random state, loadable as a task; refused while the run has not finished."""
+    from encnet.tasks import load_task
+
+    run = tmp_path / "logs" / "study" / "curves" / "64px" / "encnet" / "s0" / "checkpoints"
+    run.mkdir(parents=True)
+    shutil.copy(tiny_checkpoint, run / "last.ckpt")
+    target = "results/checkpoints/context_scenes_64px_encnet_s0.ckpt"
+    venv = Path(sys.executable).parent.parent
+    make = ["make", "--no-print-directory", "-s", "-f", str(REPO / "Makefile"), f"VENV={venv}", target]
+    refused = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "the run has not finished (results/curves/64px/encnet/s0/metrics.json missing)" in refused.stderr
+    (tmp_path / "results" / "curves" / "64px" / "encnet" / "s0").mkdir(parents=True)
+    (tmp_path / "results" / "curves" / "64px" / "encnet" / "s0" / "metrics.json").write_text("{}")
+    (tmp_path / "results" / "checkpoints").mkdir()
+    made = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    slim = torch.load(tmp_path / target, map_location="cpu", weights_only=True)
+    assert "optimizer_states" not in slim and "loops" not in slim and "state_dict" in slim
+    full = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
+    assert all(torch.equal(full["state_dict"][k], v) for k, v in slim["state_dict"].items())
+    assert load_task(tmp_path / target, 14) is not None
