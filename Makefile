@@ -46,7 +46,7 @@ help:
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
-	@echo "make curves-figure   docs/curves_128px.png: val mIoU and ambiguous mIoU against epoch from results/curves/128px"
+	@echo "make curves-figure   docs/curves_<size>px.png: val mIoU and ambiguous mIoU against epoch, per scene size in results/curves/"
 	@echo "make results-tables  print the result tables of docs/results.md and README.md from results/"
 	@echo "make results-doc     rewrite those tables (tests/test_docs_tables.py checks them) and draw docs/figure5_*.png"
 	@echo "make benchmark  Encoding layer: matmul form vs broadcast reference"
@@ -288,7 +288,9 @@ results/checkpoints/context_scenes_%.ckpt:
 AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
 
 curves-figure: install
-	$(BIN)/encnet-results results/curves/128px --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_128px.png
+	for dir in results/curves/*px; do [ -d "$$dir" ] || continue; \
+		$(BIN)/encnet-results $$dir --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_$${dir##*/}.png || exit 1; \
+	done
 
 results-tables: install
 	@$(BIN)/python -m encnet.cli.docs_tables results
