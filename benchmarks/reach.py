@@ -13,6 +13,13 @@
    of ambiguous pixels for which at least one of the scene's markers lies wholly outside the field centred on
    the pixel (square, side = the field's), and the share for which the field misses enough markers that the
    majority can no longer be counted from what it holds (fewer than three markers of the majority class seen).
+3. **Accuracy by reach** (``--checkpoints``): each trained network's pixel accuracy on those ambiguous pixels,
+   split by what the field of the FCN above holds around them (every marker / misses some / too few of the
+   majority), on the first ``--images`` val scenes of each ``--sizes``: does a network label the pixels beyond
+   the FCN's reach worse, and does EncNet's context close that gap?
+
+    OMP_NUM_THREADS=1 python benchmarks/reach.py --sizes 384 --images 200 \
+        --checkpoints results/checkpoints/context_scenes_384px_{fcn,encnet}_s0.ckpt
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from encnet.data.context_scenes import AMBIGUOUS, CLASSES, MARKER_MAJORITY, SCENE_TYPES, draw_scene, scene_rng
+from encnet.data.transforms import eval_transform
 from encnet.infra.config import CONFIG_DIR
 
 MARKERS_128 = (10.24, 11.52)  # 8–9 % of 128 px
@@ -46,28 +54,56 @@ def theoretical_field(net: torch.nn.Module, size: int) -> tuple[int, int]:
     return int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
 
 
+def reach_masks(scene, field: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For one scene: the ambiguous pixels (H×W bool), and, over those pixels in row-major order, whether the
+    square field centred on each misses some marker, and whether it sees < MARKER_MAJORITY of the majority's."""
+    half = (field[0] // 2, field[1] // 2)
+    where = np.isin(scene.label, [CLASSES.index(name) for name in AMBIGUOUS])
+    own = SCENE_TYPES[scene.scene][2]
+    seen_own = np.zeros(where.sum(), int)
+    any_missed = np.zeros(where.sum(), bool)
+    kernel = np.ones((2 * half[0] + 1, 2 * half[1] + 1), np.uint8)
+    for name, mask in scene.markers:
+        # a pixel's square field holds part of the marker iff the marker lies within half the side in y and x
+        seen = cv2.dilate(mask.astype(np.uint8), kernel)[where] > 0
+        any_missed |= ~seen
+        seen_own += seen & (name == own)
+    return where, any_missed, seen_own < MARKER_MAJORITY
+
+
 def misses(size: int, images: int, field: tuple[int, int]) -> tuple[float, float]:
     """(share of ambiguous pixels whose field misses some marker, share that sees < MARKER_MAJORITY of the
     majority class's markers) over the first ``images`` val scenes of ``size`` px, 128 px markers."""
-    half = (field[0] // 2, field[1] // 2)
-    ambiguous = [CLASSES.index(name) for name in AMBIGUOUS]
     missed = short = pixels = 0
     for index in range(images):
-        scene = draw_scene(scene_rng(0, "val", index), size, MARKERS_128)
-        where = np.isin(scene.label, ambiguous)
+        where, any_missed, too_few = reach_masks(draw_scene(scene_rng(0, "val", index), size, MARKERS_128), field)
         pixels += where.sum()
-        own = SCENE_TYPES[scene.scene][2]
-        seen_own = np.zeros(where.sum(), int)
-        any_missed = np.zeros(where.sum(), bool)
-        for name, mask in scene.markers:
-            # a pixel's square field holds part of the marker iff the marker lies within half the side in y and x
-            kernel = np.ones((2 * half[0] + 1, 2 * half[1] + 1), np.uint8)
-            seen = cv2.dilate(mask.astype(np.uint8), kernel)[where] > 0
-            any_missed |= ~seen
-            seen_own += seen & (name == own)
         missed += any_missed.sum()
-        short += (seen_own < MARKER_MAJORITY).sum()
+        short += too_few.sum()
     return missed / pixels, short / pixels
+
+
+GROUPS = ("every marker in the field", "misses some marker", f"< {MARKER_MAJORITY} majority markers")
+
+
+def accuracy_by_reach(net: torch.nn.Module, size: int, images: int, field: tuple[int, int]) -> dict[str, tuple]:
+    """Per group of ambiguous pixels (``GROUPS``, by the field around them): (pixel accuracy of ``net``, pixels)
+    over the first ``images`` val scenes of ``size`` px, normalised as the val split is."""
+    transform = eval_transform(size)
+    correct = dict.fromkeys(GROUPS, 0)
+    total = dict.fromkeys(GROUPS, 0)
+    net.eval()
+    for index in range(images):
+        scene = draw_scene(scene_rng(0, "val", index), size, MARKERS_128)
+        where, any_missed, too_few = reach_masks(scene, field)
+        with torch.no_grad():
+            out = net(transform(image=scene.image)["image"][None])
+        pred = (out["out"] if isinstance(out, dict) else out)[0].argmax(0).numpy()
+        right = pred[where] == scene.label[where]
+        for group, members in zip(GROUPS, (~any_missed, any_missed, too_few)):
+            correct[group] += int(right[members].sum())
+            total[group] += int(members.sum())
+    return {g: (correct[g] / total[g] if total[g] else float("nan"), total[g]) for g in GROUPS}
 
 
 def main() -> None:
@@ -76,6 +112,8 @@ def main() -> None:
     parser.add_argument("--input", type=int, default=1024, help="side of the probe image (px)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 384])
     parser.add_argument("--images", type=int, default=100, help="val scenes per size")
+    parser.add_argument("--checkpoints", nargs="+", default=[], metavar="CKPT",
+                        help="trained networks whose accuracy on the ambiguous pixels to split by reach")
     args = parser.parse_args()
     overrides = list(args.overrides)
     if not any(o.startswith("model=") for o in overrides):
@@ -90,6 +128,15 @@ def main() -> None:
         missed, short = misses(size, args.images, field)
         print(f"{size} px scenes, 128 px markers, {args.images} val scenes: field misses some marker for "
               f"{missed:.1%} of ambiguous pixels; sees < {MARKER_MAJORITY} majority markers for {short:.1%}")
+    for path in args.checkpoints:
+        from encnet.tasks import load_task
+
+        task = load_task(path, len(CLASSES))
+        for size in args.sizes:
+            groups = accuracy_by_reach(task.net, size, args.images, field)
+            cells = "; ".join(f"{g}: {acc:.1%} of {n} px" for g, (acc, n) in groups.items())
+            print(f"{path} ({task.hparams.get('arch', '?')}), {size} px, ambiguous pixel accuracy by the field "
+                  f"around them: {cells}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -122,6 +123,47 @@ def test_reach_field_and_missed_markers():
     height, width = (int(v) for v in field.split(" × "))
     assert 1 < height == width <= 256
     assert "128 px scenes, 128 px markers, 2 val scenes: field misses some marker for" in proc.stdout
+
+
+def test_accuracy_by_reach_counts_the_ambiguous_pixels_of_each_group(tiny_checkpoint):
+    """A network that labels every pixel ``sand`` is right on exactly the sand pixels of each group; the groups
+    split the ambiguous pixels (every marker seen or not); the CLI reads a checkpoint."""
+    import numpy as np
+
+    from encnet.data.context_scenes import AMBIGUOUS, CLASSES, draw_scene, scene_rng
+    from tests.conftest import load_script
+
+    reach = load_script(BENCHMARKS / "reach.py")
+    sand = CLASSES.index("sand")
+
+    class Sand(torch.nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(x.shape[0], len(CLASSES), *x.shape[2:])
+            logits[:, sand] = 1
+            return {"out": logits}
+
+    field = (101, 101)
+    groups = reach.accuracy_by_reach(Sand(), 256, 2, field)
+    expected = {g: [0, 0] for g in reach.GROUPS}
+    for index in range(2):
+        scene = draw_scene(scene_rng(0, "val", index), 256, reach.MARKERS_128)
+        where, missed, too_few = reach.reach_masks(scene, field)
+        is_sand = scene.label[where] == sand
+        for group, members in zip(reach.GROUPS, (~missed, missed, too_few)):
+            expected[group][0] += int(is_sand[members].sum())
+            expected[group][1] += int(members.sum())
+        ambiguous = np.isin(scene.label, [CLASSES.index(c) for c in AMBIGUOUS]).sum()
+        assert where.sum() == ambiguous
+    first, second, third = reach.GROUPS
+    assert groups[first][1] + groups[second][1] == sum(expected[g][1] for g in (first, second)) > 0
+    for group in reach.GROUPS:
+        acc, n = groups[group]
+        assert n == expected[group][1] and (n == 0 or acc == pytest.approx(expected[group][0] / n))
+    proc = _run("reach.py", "--input", "256", "--sizes", "128", "--images", "1", *TINY_NET[:3],
+                "--checkpoints", str(tiny_checkpoint))
+    assert proc.returncode == 0, proc.stderr
+    assert f"{tiny_checkpoint} (encnet), 128 px, ambiguous pixel accuracy by the field around them: " \
+           "every marker in the field: " in proc.stdout
 
 
 def test_cem_gamma_saturation_of_a_trained_network(tiny_checkpoint):
