@@ -1,7 +1,7 @@
 """scripts/study-run: one run of a study, from the code snapshot, its metrics.json copied to results/, skipped once
 it has finished, and refused without a snapshot; resumed on a fresh machine from the checkpoint `make study-save`
 left in results/unfinished/ (refused from another snapshot's); STUDY_APP=evaluate: an encnet-eval run of a
-checkpoint; and the weights-only checkpoint of a finished curve run (a Makefile target)."""
+checkpoint; `make study-save`; and the weights-only checkpoint of a finished curve run (a Makefile target)."""
 
 from __future__ import annotations
 
@@ -115,3 +115,23 @@ def test_weights_only_checkpoint_of_a_finished_curve_run(tmp_path, tiny_checkpoi
     full = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
     assert all(torch.equal(full["state_dict"][k], v) for k, v in slim["state_dict"].items())
     assert load_task(tmp_path / target, 14) is not None
+
+
+def test_study_save_keeps_the_unfinished_runs_checkpoints(tmp_path):
+    """make study-save: the last.ckpt and code commit of every run without a result, nothing of finished runs."""
+    for name, finished in (("curves/384px/fcn/s0", False), ("curves/384px/encnet/s0", True)):
+        run = tmp_path / "logs" / "study" / name
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "checkpoints" / "last.ckpt").write_bytes(name.encode())
+        (run / "CODE_COMMIT").write_text("abc\n")
+        if finished:
+            (tmp_path / "results" / name).mkdir(parents=True)
+            (tmp_path / "results" / name / "metrics.json").write_text("{}")
+    proc = subprocess.run(["make", "--no-print-directory", "-s", "-f", str(REPO / "Makefile"), "study-save"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    saved = tmp_path / "results" / "unfinished"
+    assert (saved / "curves/384px/fcn/s0/last.ckpt").read_bytes() == b"curves/384px/fcn/s0"
+    assert (saved / "curves/384px/fcn/s0/CODE_COMMIT").read_text() == "abc\n"
+    assert not (saved / "curves/384px/encnet").exists()
+    assert proc.stdout.strip() == "curves/384px/fcn/s0: saved to results/unfinished/curves/384px/fcn/s0/last.ckpt"
