@@ -20,7 +20,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 stability study-code study-save eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
+	table1 figure5 stability stability-bn study-code study-save eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "make figure5    Figure 5 in miniature: EncNet at other alpha and K (FIGURE5_SEEDS), then docs/figure5_*.png"
 	@echo "make stability  FCN and EncNet with a learning-rate warm-up, and with the heads at the backbone's lr (STABILITY_SEEDS)"
 	@echo "make study-save copy unfinished study runs' last.ckpt to results/unfinished/ (commit them: a fresh machine resumes)"
+	@echo "make stability-bn  FCN and EncNet again, every epoch kept: val as trained vs batch-norm statistics recomputed"
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
@@ -254,6 +255,22 @@ stability: install stability-code
 		STUDY_CODE=logs/study/stability-code scripts/study-run stability/128px/$${entry%%:*}/$$model/s$$seed \
 			model=$$model seed=$$seed trainer.max_epochs=$(CURVE_EPOCHS) $${entry#*:} || exit 1; \
 	done; done; done
+
+# Batch-norm's share of the jumps: the default FCN and EncNet again (the curve runs' code and seeds BN_SEEDS),
+# every epoch's checkpoint kept (callbacks.model_checkpoint.save_top_k=-1; the numbers trained are the curve
+# runs'), in results/stability/128px/every_epoch/<model>/s<seed>/; then benchmarks/precise_bn.py validates each
+# epoch's checkpoint as trained and with batch-norm statistics recomputed, both curves' falls in precise_bn.txt
+# beside the run's metrics.json.
+BN_SEEDS ?= 0
+stability-bn: install study-code
+	for seed in $(BN_SEEDS); do for model in fcn encnet; do \
+		scripts/study-run stability/128px/every_epoch/$$model/s$$seed model=$$model seed=$$seed \
+			trainer.max_epochs=$(CURVE_EPOCHS) callbacks.model_checkpoint.save_top_k=-1 || exit 1; \
+		out=results/stability/128px/every_epoch/$$model/s$$seed/precise_bn.txt; [ -f $$out ] && continue; \
+		OMP_NUM_THREADS=1 $(BIN)/python benchmarks/precise_bn.py \
+			logs/study/stability/128px/every_epoch/$$model/s$$seed/checkpoints/epoch*.ckpt > $$out.tmp \
+			&& mv $$out.tmp $$out && cat $$out || exit 1; \
+	done; done
 
 # Multi-scale study: the final checkpoint of every finished curve run (results/curves/RUN/metrics.json; its
 # checkpoint CURVE_RUNS/RUN/checkpoints/last.ckpt) evaluated on the val split at one scale
