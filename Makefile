@@ -20,7 +20,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 stability stability-bn study-code study-save eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
+	table1 figure5 stability stability-bn reach-accuracy study-code study-save eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
@@ -44,6 +44,7 @@ help:
 	@echo "make stability  FCN and EncNet with a learning-rate warm-up, and with the heads at the backbone's lr (STABILITY_SEEDS)"
 	@echo "make study-save copy unfinished study runs' last.ckpt to results/unfinished/ (commit them: a fresh machine resumes)"
 	@echo "make stability-bn  FCN and EncNet again, every epoch kept: val as trained vs batch-norm statistics recomputed"
+	@echo "make reach-accuracy  384 px pairs: ambiguous-pixel accuracy within and beyond the FCN's reach (results/reach/)"
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
@@ -301,6 +302,17 @@ results/checkpoints/context_scenes_%.ckpt:
 		torch.save({k: c[k] for k in ('epoch', 'global_step', 'pytorch-lightning_version', 'state_dict', \
 		'hparams_name', 'hyper_parameters', 'encnet_task') if k in c}, sys.argv[2])" \
 		$(CURVE_RUNS)/$$size/$$model/$$seed/checkpoints/last.ckpt $@
+
+# Where does a network label the ambiguous pixels wrong: within the FCN's reach or beyond it? benchmarks/reach.py
+# --checkpoints on the weights-only checkpoints of each finished 384 px seed pair (FCN and EncNet), 200 val
+# scenes, in results/reach/384px_s<seed>.txt.
+reach-accuracy: install
+	for fcn in results/checkpoints/context_scenes_384px_fcn_s*.ckpt; do [ -f "$$fcn" ] || continue; \
+		seed=$${fcn##*_s}; seed=$${seed%.ckpt}; encnet=results/checkpoints/context_scenes_384px_encnet_s$$seed.ckpt; \
+		out=results/reach/384px_s$$seed.txt; [ -f $$encnet ] && [ ! -f $$out ] || continue; mkdir -p results/reach; \
+		OMP_NUM_THREADS=1 $(BIN)/python benchmarks/reach.py --sizes 384 --images 200 --checkpoints $$fcn $$encnet \
+			> $$out.tmp && mv $$out.tmp $$out && cat $$out || exit 1; \
+	done
 
 AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
 
