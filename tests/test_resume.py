@@ -28,7 +28,7 @@ def _train(tmp_path: Path, cache_dir: Path, log_dir: str, run: str, *extra: str)
             f"hydra.run.dir={tmp_path / log_dir / 'train' / 'runs' / run}", *extra]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "encnet.cli.train", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def _val_metrics(run_dir: Path) -> dict[str, float]:
@@ -50,7 +50,8 @@ def test_killed_run_resumes_exactly(tmp_path, cache_dir):
     deadline = time.monotonic() + 600
     while not last.exists() and crashed.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    crashed.send_signal(signal.SIGKILL)  # no chance to clean up: whatever was being written stays as it is
+    # the run and its DataLoader worker at once, as a crash takes them (a worker left alive would hold the pipe)
+    os.killpg(crashed.pid, signal.SIGKILL)  # no chance to clean up: whatever was being written stays as it is
     crashed.communicate(timeout=60)
     assert crashed.returncode == -signal.SIGKILL
     assert not (last.parent.parent / "metrics.json").exists(), "the run ended before it could be killed"
