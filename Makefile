@@ -298,9 +298,7 @@ results/checkpoints/context_scenes_%.ckpt:
 	run=$*; size=$${run%%_*}; rest=$${run#*_}; model=$${rest%_*}; seed=$${rest##*_}; \
 	result=results/curves/$$size/$$model/$$seed/metrics.json; \
 	[ -f $$result ] || { echo "$@: the run has not finished ($$result missing)" >&2; exit 2; }; \
-	$(BIN)/python -c "import sys, torch; c = torch.load(sys.argv[1], map_location='cpu', weights_only=False); \
-		torch.save({k: c[k] for k in ('epoch', 'global_step', 'pytorch-lightning_version', 'state_dict', \
-		'hparams_name', 'hyper_parameters', 'encnet_task') if k in c}, sys.argv[2])" \
+	$(BIN)/python -c "import sys; from encnet.tasks.loading import save_weights_only; save_weights_only(*sys.argv[1:])" \
 		$(CURVE_RUNS)/$$size/$$model/$$seed/checkpoints/last.ckpt $@
 
 # Where does a network label the ambiguous pixels wrong: within the FCN's reach or beyond it? benchmarks/reach.py

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import TINY
@@ -115,6 +116,16 @@ def test_weights_only_checkpoint_of_a_finished_curve_run(tmp_path, tiny_checkpoi
     full = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
     assert all(torch.equal(full["state_dict"][k], v) for k, v in slim["state_dict"].items())
     assert load_task(tmp_path / target, 14) is not None
+
+
+def test_weights_only_refuses_a_file_without_weights(tmp_path):
+    """save_weights_only on a checkpoint-shaped file with no state_dict: one error naming the file, nothing written."""
+    from encnet.tasks.loading import save_weights_only
+
+    torch.save({"epoch": 3}, tmp_path / "bare.ckpt")
+    with pytest.raises(ValueError, match=r"ckpt_path=.*bare\.ckpt has no state_dict"):
+        save_weights_only(tmp_path / "bare.ckpt", tmp_path / "out.ckpt")
+    assert not (tmp_path / "out.ckpt").exists()
 
 
 def test_study_save_keeps_the_unfinished_runs_checkpoints(tmp_path):
