@@ -20,7 +20,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 stability stability-bn reach-accuracy study-code study-save eval-code stability-code multiscale multiscale-probe curves curves-figure results-tables results-doc benchmark \
+	table1 figure5 stability stability-bn reach-accuracy study-code study-save eval-code stability-code multiscale multiscale-probe curves pilot curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
@@ -48,6 +48,7 @@ help:
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
+	@echo "make pilot      384 px scenes, PILOT_EPOCHS (48) epochs, seed 0: EncNet then FCN (results/pilot/)"
 	@echo "make curves-figure   docs/curves_<size>px.png: val mIoU and ambiguous mIoU against epoch, per scene size in results/curves/"
 	@echo "make results-tables  print the result tables of docs/results.md and README.md from results/"
 	@echo "make results-doc     rewrite those tables (tests/test_docs_tables.py checks them) and draw docs/figure5_*.png"
@@ -206,6 +207,18 @@ curves: install study-code eval-code
 	done
 	$(MAKE) --no-print-directory multiscale
 
+# A longer schedule on the 384 px scenes before they get a study of their own: does either network learn to decide
+# the ambiguous classes with PILOT_EPOCHS (48: twice the curve runs')? The curve runs' code and recipe, seed 0,
+# PILOT_MODELS in that order (EncNet first: if it does not learn the scenes, the FCN is not expected to), in
+# results/pilot/384px/<PILOT_EPOCHS>ep/<model>/s0/. Two queues share it like `make curves`.
+PILOT_EPOCHS ?= 48
+PILOT_MODELS ?= encnet fcn
+pilot: install study-code
+	size=384; $(SCENE) for model in $(PILOT_MODELS); do \
+		scripts/study-run pilot/384px/$(PILOT_EPOCHS)ep/$$model/s0 model=$$model seed=0 \
+			trainer.max_epochs=$(PILOT_EPOCHS) $$scene || exit 1; \
+	done
+
 # Where the multi-scale change comes from, on one curve run's checkpoint (PROBE_RUN): flip alone, the training
 # scales + flip, the paper's scales + flip on whole images (no windows), each extreme scale alone. Entries
 # NAME:OVERRIDES (joined by +), in results/multiscale_probe/PROBE_RUN/NAME/.
@@ -315,8 +328,9 @@ reach-accuracy: install
 AMBIGUOUS = $(shell $(BIN)/python -c "from encnet.data.context_scenes import AMBIGUOUS; print(*AMBIGUOUS)")
 
 curves-figure: install
-	for dir in results/curves/*px; do [ -d "$$dir" ] || continue; \
-		$(BIN)/encnet-results $$dir --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_$${dir##*/}.png || exit 1; \
+	for dir in results/curves/*px results/pilot/*px/*ep; do [ -d "$$dir" ] || continue; \
+		name=$${dir#results/curves/}; name=$$(echo $${name#results/} | tr / _); \
+		$(BIN)/encnet-results $$dir --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_$$name.png || exit 1; \
 	done
 
 results-tables: install

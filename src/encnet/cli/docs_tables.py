@@ -23,6 +23,7 @@ from encnet.cli.results import main as results
 from encnet.data.context_scenes import AMBIGUOUS
 
 CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"
+PILOT = "{root}/pilot/384px/48ep --baseline model=fcn --mean-of {ambiguous} --markdown"
 MULTISCALE = "{root}/multiscale/%s --baseline inference@eval=default --mean-of {ambiguous} --markdown"
 FIGURE5 = "{root}/curves/128px/encnet {root}/table1/128px/%s {root}/figure5/128px/%s --mean-of {ambiguous} --markdown"
 STABILITY = "{root}/curves/128px {root}/stability/128px/%s --baseline %s --metric val/mIoU --stability --markdown"
@@ -51,6 +52,10 @@ BLOCKS = {
         ("384 px scenes, after 6 epochs", CURVES % "384px" + " --epoch 6", "make curves"),
         ("384 px scenes, after 12 epochs", CURVES % "384px" + " --epoch 12", "make curves"),
         ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+    ),
+    "pilot": (
+        ("384 px scenes, 48 epochs (pilot): after 24 epochs", PILOT + " --epoch 24", "make pilot"),
+        ("384 px scenes, 48 epochs (pilot): final weights", PILOT, "make pilot"),
     ),
     "table1": TABLE1,
     "figure5": FIGURE5_ITEMS,
