@@ -197,15 +197,16 @@ CURVE_QUEUE ?= 128:0 128:1 384:0 128:2 128:3 128:4 384:1 384:2
 CURVE_EPOCHS ?= 24
 # The scene overrides of a SIZE (shell variable size): the 128 px default, or larger scenes with its markers.
 SCENE = scene=; [ "$$size" = 128 ] || scene="data.image_size=$$size data.marker_radius_px=[10.24,11.52]";
-# Then the multi-scale study of the finished runs (make multiscale), while their checkpoints are on this machine.
+# After each pair, the multi-scale study of the finished runs (make multiscale), while their checkpoints are on this
+# machine (the next sitting may be on another).
 curves: install study-code eval-code
 	for entry in $(CURVE_QUEUE); do size=$${entry%:*}; seed=$${entry#*:}; $(SCENE) \
 		for model in fcn encnet; do \
 			scripts/study-run curves/$${size}px/$$model/s$$seed model=$$model seed=$$seed \
 				trainer.max_epochs=$(CURVE_EPOCHS) $$scene || exit 1; \
 		done; \
+		$(MAKE) --no-print-directory multiscale || exit 1; \
 	done
-	$(MAKE) --no-print-directory multiscale
 
 # A longer schedule on the 384 px scenes before they get a study of their own: does either network learn to decide
 # the ambiguous classes with PILOT_EPOCHS (48: twice the curve runs')? The curve runs' code and recipe, seed 0,
