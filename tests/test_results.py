@@ -190,7 +190,8 @@ def test_bad_statistics_inputs_name_the_problem(tmp_path, capsys):
 
 def test_studies_pooled_and_variants_of_the_model_compared_with_the_baseline_model(tmp_path, capsys):
     """Two directories pooled: the curves' FCN and EncNet, and a study of EncNet variants (model.* overrides),
-    each variant paired with the plain FCN by seed; an exact counterpart wins where there is one."""
+    each variant paired with the plain FCN by seed (an exact counterpart wins where there is one), and with the
+    default EncNet under ``--baseline model=encnet``."""
     _pairs(tmp_path / "curves")
     for seed, miou in enumerate((0.53, 0.62)):
         _write(tmp_path / "table1", f"k0_{seed}", "encnet", ["model=encnet", "model.num_codes=0"], seed, miou, 0.9)
@@ -201,6 +202,11 @@ def test_studies_pooled_and_variants_of_the_model_compared_with_the_baseline_mod
     assert rows["model=encnet"]["val/mIoU"][0] == pytest.approx(4.0)
     main([str(tmp_path / "curves"), str(tmp_path / "table1"), "--baseline", "model=fcn", "--markdown"])
     assert "| `model=encnet model.num_codes=0` | 2 | +2.50 [" in capsys.readouterr().out
+    rows = {r["config"]: r for r in paired_differences(collect(tmp_path / "curves", tmp_path / "table1"),
+                                                       "model=encnet", METRICS)}  # the variant against the default
+    assert rows["model=encnet model.num_codes=0"]["baseline"] == "model=encnet"
+    assert rows["model=encnet model.num_codes=0"]["val/mIoU"][0] == pytest.approx(-0.5)  # +1, -2 over seeds 0, 1
+    assert rows["model=fcn"]["baseline"] == "model=encnet" and rows["model=fcn"]["val/mIoU"][0] == pytest.approx(-4.0)
     _write(tmp_path / "table1", "fcn_k0", "fcn", ["model=fcn", "model.num_codes=0"], 0, 0.1, 0.9)
     rows = {r["config"]: r for r in paired_differences(collect(tmp_path / "curves", tmp_path / "table1"),
                                                        "model=fcn", METRICS)}

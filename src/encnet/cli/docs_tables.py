@@ -57,7 +57,12 @@ BLOCKS = {
         ("384 px scenes, 48 epochs (pilot): after 24 epochs", PILOT + " --epoch 24", "make pilot"),
         ("384 px scenes, 48 epochs (pilot): final weights", PILOT, "make pilot"),
     ),
-    "table1": TABLE1,
+    "table1": (
+        *TABLE1,
+        ("Table 1's variants against the default EncNet",
+         "{root}/curves/128px/encnet {root}/table1/128px --baseline model=encnet --mean-of {ambiguous} --markdown",
+         "make curves table1"),
+    ),
     "figure5": FIGURE5_ITEMS,
     "multiscale": (
         MULTISCALE_128,

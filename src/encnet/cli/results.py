@@ -23,8 +23,9 @@ Metrics (``--metric``, default: whichever of ``val/``, ``test/`` × ``mIoU``, ``
 hold) are shown in % (``top1_err`` is logged in % already). ``--baseline KEY=VALUE``: each configuration is
 compared with the one that differs from it only in ``KEY=VALUE`` (``model=fcn``: ``model=encnet x=1`` against
 ``model=fcn x=1``), else, where there is none, with the one that also lacks its ``KEY.*`` overrides (they
-belong to its own choice of KEY: ``model=encnet model.num_codes=0`` against ``model=fcn``), over the pairing
-keys both have; mean difference and its 95 % t-interval over the pairs,
+belong to its own choice of KEY: ``model=encnet model.num_codes=0`` against ``model=fcn``); a configuration
+with ``KEY=VALUE`` itself is compared with the same without its ``KEY.*`` overrides (``--baseline model=encnet``:
+``model=encnet model.num_codes=0`` against ``model=encnet``); over the pairing keys both have; mean difference and its 95 % t-interval over the pairs,
 with the number of pairs. ``--baseline KEY`` (no value): each configuration that overrides KEY against the one
 that differs from it only in not overriding KEY (``model=fcn model.warmup_steps=124`` against ``model=fcn``).
 

@@ -59,8 +59,9 @@ def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tu
     """Per configuration that has a baseline: the pairs shared with it and, per metric, the mean paired
     difference in % points with its 95 % t-interval (:func:`interval`), or None when no pair holds the metric.
     ``KEY=VALUE``: the baseline is the configuration with ``KEY=VALUE`` in place of its own value of KEY (else
-    also without its ``KEY.*`` overrides); [] when no configuration differs from one with ``KEY=VALUE`` in KEY
-    only (e.g. FCN runs alone). ``KEY``: each configuration that overrides KEY against the same one without."""
+    also without its ``KEY.*`` overrides), and a configuration with ``KEY=VALUE`` and ``KEY.*`` overrides is
+    compared with the one without them (``--baseline model=encnet``: EncNet's variants against the default);
+    [] when no configuration has a baseline (e.g. FCN runs alone). ``KEY``: each configuration that overrides KEY against the same one without."""
     key, value = parse_baseline(baseline)
     configs = {frozenset(name.split()): name for name in groups}
     if value is None:
@@ -74,10 +75,13 @@ def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tu
             raise ValueError(f"--baseline {token}: no configuration has it; configurations: {sorted(groups)}")
         bases = {}
         for tokens, name in configs.items():
+            own = frozenset(t for t in tokens if not t.startswith(f"{key}."))  # without its KEY.* overrides
             if token not in tokens:
                 others = frozenset(t for t in tokens if _key(t) != key)
                 bases[name] = configs.get(others | {token}) or configs.get(
                     frozenset(t for t in others if not t.startswith(f"{key}.")) | {token})
+            elif own != tokens:  # a variant of the baseline's own choice (model=encnet model.num_codes=0)
+                bases[name] = configs.get(own)
     rows = []
     for name, base in bases.items():
         if base is None:
