@@ -25,9 +25,10 @@ compared with the one that differs from it only in ``KEY=VALUE`` (``model=fcn``:
 ``model=fcn x=1``), else, where there is none, with the one that also lacks its ``KEY.*`` overrides (they
 belong to its own choice of KEY: ``model=encnet model.num_codes=0`` against ``model=fcn``); a configuration
 with ``KEY=VALUE`` itself is compared with the same without its ``KEY.*`` overrides (``--baseline model=encnet``:
-``model=encnet model.num_codes=0`` against ``model=encnet``); over the pairing keys both have; mean difference and its 95 % t-interval over the pairs,
-with the number of pairs. ``--baseline KEY`` (no value): each configuration that overrides KEY against the one
-that differs from it only in not overriding KEY (``model=fcn model.warmup_steps=124`` against ``model=fcn``).
+``model=encnet model.num_codes=0`` against ``model=encnet``); over the pairing keys both have; mean difference
+and its 95 % t-interval over the pairs, with the number of pairs. ``--baseline KEY`` (no value): each
+configuration that overrides KEY against the one that differs from it only in not overriding KEY
+(``model=fcn model.warmup_steps=124`` against ``model=fcn``).
 
 ``--stability``: per run, from its history of val/mIoU (and of the ``--mean-of`` mean), the largest fall from
 one epoch to the next and the sum of all falls (0 for a curve that only climbs), in points, reported and

@@ -61,7 +61,8 @@ def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tu
     ``KEY=VALUE``: the baseline is the configuration with ``KEY=VALUE`` in place of its own value of KEY (else
     also without its ``KEY.*`` overrides), and a configuration with ``KEY=VALUE`` and ``KEY.*`` overrides is
     compared with the one without them (``--baseline model=encnet``: EncNet's variants against the default);
-    [] when no configuration has a baseline (e.g. FCN runs alone). ``KEY``: each configuration that overrides KEY against the same one without."""
+    [] when no configuration has a baseline (e.g. FCN runs alone). ``KEY``: each configuration that overrides
+    KEY against the same one without."""
     key, value = parse_baseline(baseline)
     configs = {frozenset(name.split()): name for name in groups}
     if value is None:
