@@ -14,18 +14,21 @@ EXTRAS ?=
 PYTHON_VERSION ?=
 PLATFORM ?=
 HAVE ?=
+LOCK := requirements-lock.txt
 OFFLINE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 comma := ,
 PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),$(comma)$(EXTRAS))])
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
+.PHONY: install lock check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
 	table1 figure5 stability stability-bn reach-accuracy study-code study-save eval-code stability-code multiscale multiscale-probe curves pilot curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
 	@echo "make install    create .venv and install encnet (CPU torch $(TORCH_VERSION) where there is no GPU);"
 	@echo "                WHEELHOUSE=DIR: offline, from a wheelhouse (keeps the torch of PYTHON)"
+	@echo "                the other packages at requirements-lock.txt's versions (a fresh venv with its own torch)"
+	@echo "make lock       requirements-lock.txt anew from the package index"
 	@echo "make wheelhouse DIR=... [PYTHON_VERSION=3.12 PLATFORM=manylinux_2_28_x86_64 HAVE=freeze EXTRAS=wandb]"
 	@echo "                the wheels of an offline install on another machine (all but torch, triton, HAVE)"
 	@echo "make offline-check  a wheelhouse for this Python, a fresh venv from it with --no-index, a two-step training run"
@@ -62,9 +65,11 @@ install: $(VENV)/.installed
 # < 3.12 bring an older one); otherwise, without a GPU, only the CPU build (2.13.0+cpu) is accepted, so the
 # multi-GB CUDA build is never pulled. The rest is installed with torch pinned to what is there: the dev
 # extra, or with WHEELHOUSE only encnet and EXTRAS, from the wheelhouse alone (--no-index; torch and its
-# dependencies are not in a wheelhouse: an offline machine must have them in PYTHON).
-$(VENV)/.installed: pyproject.toml
-	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
+# dependencies are not in a wheelhouse: an offline machine must have them in PYTHON). A venv with a torch of its own
+# gets every other package at the version of $(LOCK) (`make lock` regenerates it): the training numbers depend
+# on them (OpenCV's warps in the augmentation), so every such install trains a seed to the same numbers.
+$(VENV)/.installed: pyproject.toml $(LOCK)
+	@rm -f $(VENV)/.locked; if $(PYTHON) -c "import torch" 2>/dev/null; then \
 		echo "keeping the torch of $(PYTHON) ($$($(PYTHON) -c 'import torch; print(torch.__version__)'))"; \
 		$(PYTHON) -m venv --system-site-packages $(VENV); \
 		$(BIN)/python -c "import torch" 2>/dev/null || $(PYTHON) -c "import site; print(*site.getsitepackages(), sep='\n')" \
@@ -78,8 +83,10 @@ $(VENV)/.installed: pyproject.toml
 			$(BIN)/pip install "torch==$(TORCH_VERSION)+cpu" 2>/dev/null || \
 			$(BIN)/pip install "torch==$(TORCH_VERSION)+cpu" --extra-index-url $(TORCH_CPU_INDEX); \
 		fi; \
+		touch $(VENV)/.locked; \
 	fi
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
+	[ -n "$(OFFLINE)" ] || [ ! -f $(VENV)/.locked ] || grep -v '^#' $(LOCK) >> $(VENV)/constraints.txt
 	$(BIN)/pip install $(OFFLINE) -c $(VENV)/constraints.txt -e "$(PACKAGE)"
 	touch $@
 
@@ -169,7 +176,8 @@ logs/study/%/COMMIT:
 	git rev-parse $(or $(SNAPSHOT_$*),HEAD) > $@
 
 # A sitting can end at any moment and a fresh machine has no logs/: `make study-save` copies the last.ckpt of every
-# unfinished run (weights, optimizer, loop and random state) to results/unfinished/<run>/, the files to commit
+# unfinished run (weights, optimizer, loop and random state; its code commit and environment.txt) to
+# results/unfinished/<run>/, the files to commit
 # with the results; scripts/study-run resumes from there when logs/study/<run>/ has no checkpoint, and removes
 # them when the run has finished.
 study-save:
@@ -177,6 +185,7 @@ study-save:
 		name=$${last#logs/study/}; name=$${name%/checkpoints/last.ckpt}; \
 		[ -f results/$$name/metrics.json ] && continue; \
 		mkdir -p results/unfinished/$$name; cp logs/study/$$name/CODE_COMMIT results/unfinished/$$name/; \
+		[ ! -f logs/study/$$name/environment.txt ] || cp logs/study/$$name/environment.txt results/unfinished/$$name/; \
 		cp $$last results/unfinished/$$name/last.ckpt.tmp && mv results/unfinished/$$name/last.ckpt.tmp results/unfinished/$$name/last.ckpt; \
 		echo "$$name: saved to results/unfinished/$$name/last.ckpt"; \
 	done
@@ -333,6 +342,10 @@ curves-figure: install
 		name=$${dir#results/curves/}; name=$$(echo $${name#results/} | tr / _); \
 		$(BIN)/encnet-results $$dir --metric val/mIoU --mean-of $(AMBIGUOUS) --curves docs/curves_$$name.png || exit 1; \
 	done
+
+# requirements-lock.txt anew: the dev install resolved again from the package index (scripts/lock.py).
+lock: install
+	$(BIN)/python scripts/lock.py $(VENV)
 
 results-tables: install
 	@$(BIN)/python -m encnet.cli.docs_tables results

@@ -44,6 +44,9 @@ def test_study_run_trains_copies_and_skips(tmp_path, cache_dir, tiny_checkpoint)
     assert record["seed"] == 3 and [e["epoch"] for e in record["history"]] == [0, 1]
     assert (tmp_path / "logs" / "study" / "study" / "fcn" / "s0" / "metrics.json").is_file()
     assert not list((tmp_path / "results").rglob("*.ckpt"))  # checkpoints stay under logs/
+    environment = (tmp_path / "results" / "study" / "fcn" / "s0" / "environment.txt").read_text()
+    assert environment.startswith("# ") and " train, code test: " in environment  # the sitting, then its packages
+    assert f"python=={sys.version.split()[0]}" in environment and "\ntorch==" in environment
     again = _study_run(tmp_path, cache_dir, "study/fcn/s0", "model=fcn", "seed=3")
     assert again.returncode == 0 and "done already" in again.stdout
     # A fresh machine: no logs/study/<run>/, only what `make study-save` committed (here: 2 of 3 epochs).
@@ -56,10 +59,13 @@ def test_study_run_trains_copies_and_skips(tmp_path, cache_dir, tiny_checkpoint)
     assert other.returncode == 2
     assert f"{saved.relative_to(tmp_path)}/last.ckpt was trained with code other" in other.stderr
     (saved / "CODE_COMMIT").write_text("test\n")
+    (saved / "environment.txt").write_text("# the earlier sitting\nnumpy==1\n")
     resumed = _study_run(tmp_path, cache_dir, "study/fcn/s1", "model=fcn", "seed=3", epochs=3)
     assert resumed.returncode == 0 and "restored" in resumed.stdout, resumed.stdout + resumed.stderr
     record = json.loads((tmp_path / "results" / "study" / "fcn" / "s1" / "metrics.json").read_text())
     assert [e["epoch"] for e in record["history"]] == [0, 1, 2] and record["resumed_from"].endswith("last.ckpt")
+    environment = (tmp_path / "results" / "study" / "fcn" / "s1" / "environment.txt").read_text()
+    assert environment.startswith("# the earlier sitting\nnumpy==1\n# ") and ", resumed: " in environment
     assert not saved.exists()  # removed once the run has finished
     ckpt = tiny_checkpoint  # a default EncNet's training checkpoint
     for preset in ("default", "msflip"):
@@ -129,12 +135,14 @@ def test_weights_only_refuses_a_file_without_weights(tmp_path):
 
 
 def test_study_save_keeps_the_unfinished_runs_checkpoints(tmp_path):
-    """make study-save: the last.ckpt and code commit of every run without a result, nothing of finished runs."""
+    """make study-save: the last.ckpt, code commit and environment of every run without a result, nothing of
+    finished runs."""
     for name, finished in (("curves/384px/fcn/s0", False), ("curves/384px/encnet/s0", True)):
         run = tmp_path / "logs" / "study" / name
         (run / "checkpoints").mkdir(parents=True)
         (run / "checkpoints" / "last.ckpt").write_bytes(name.encode())
         (run / "CODE_COMMIT").write_text("abc\n")
+        (run / "environment.txt").write_text("numpy==1\n")
         if finished:
             (tmp_path / "results" / name).mkdir(parents=True)
             (tmp_path / "results" / name / "metrics.json").write_text("{}")
@@ -144,5 +152,6 @@ def test_study_save_keeps_the_unfinished_runs_checkpoints(tmp_path):
     saved = tmp_path / "results" / "unfinished"
     assert (saved / "curves/384px/fcn/s0/last.ckpt").read_bytes() == b"curves/384px/fcn/s0"
     assert (saved / "curves/384px/fcn/s0/CODE_COMMIT").read_text() == "abc\n"
+    assert (saved / "curves/384px/fcn/s0/environment.txt").read_text() == "numpy==1\n"
     assert not (saved / "curves/384px/encnet").exists()
     assert proc.stdout.strip() == "curves/384px/fcn/s0: saved to results/unfinished/curves/384px/fcn/s0/last.ckpt"
