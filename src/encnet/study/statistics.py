@@ -80,7 +80,7 @@ def paired_differences(groups: dict[str, list[dict]], baseline: str, metrics: tu
             if token not in tokens:
                 others = frozenset(t for t in tokens if _key(t) != key)
                 bases[name] = configs.get(others | {token}) or configs.get(
-                    frozenset(t for t in others if not t.startswith(f"{key}.")) | {token})
+                    frozenset(t for t in own if _key(t) != key) | {token})
             elif own != tokens:  # a variant of the baseline's own choice (model=encnet model.num_codes=0)
                 bases[name] = configs.get(own)
     rows = []
