@@ -141,7 +141,8 @@ def steps(work: Path) -> list[Step]:
         Step("throughput", "EncNet vs FCN, 512×512 bf16, train batch 8, matmul and triton, compile off",
              [*throughput, "--size", "512", "--train-batch", "8"],
              [*throughput, "--device", "cpu", "--size", "32", "--train-batch", "2", "--infer-batches", "1",
-              "--repeat", "1", "--warmup", "0", *TINY_NET], 90, json_lines),
+              "--repeat", "1", "--warmup", "0", "--impls", "triton", *TINY_NET],  # matmul: tests/test_benchmarks.py
+             90, json_lines),
         Step("train", "the default experiment on one GPU (trainer=gpu logger=csv): val mIoU",
              [*train, "trainer=gpu", "logger=csv", f"hydra.run.dir={work / 'train'}"],
              [*train, "trainer=cpu", "logger=csv", f"hydra.run.dir={work / 'train'}", *TINY_RUN], 90, run_metrics),

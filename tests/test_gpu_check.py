@@ -53,7 +53,7 @@ def test_dry_run_rehearses_every_step(tmp_path):
     assert {r["impl"] for r in records["encoding"]["results"]} == {"matmul", "triton"}
     assert {r["impl"] for r in records["precision"]["results"]} == {"matmul", "triton"}
     throughput = {(r["arch"], r["impl"]) for r in records["throughput"]["results"]}
-    assert throughput == {("fcn", "-"), ("encnet", "matmul"), ("encnet", "triton")}
+    assert throughput == {("fcn", "-"), ("encnet", "triton")}  # the dry run leaves matmul to test_benchmarks
     for step in ("train", "ddp"):
         assert 0 <= records[step]["results"]["val/mIoU"] <= 1
     assert sum(r["seconds"] for r in records.values()) < 480

@@ -24,6 +24,12 @@ def _write(root, name, model, overrides, seed, miou, acc, config=None, **extra):
     (d / "metrics.json").write_text(json.dumps(record))
 
 
+def test_configurations_come_in_the_numeric_order_of_their_folders(tmp_path):
+    for k in (64, 8, 16):
+        _write(tmp_path / "codes", str(k), "encnet", [f"model.num_codes={k}"], 0, 0.5, 0.9)
+    assert list(collect(tmp_path)) == [f"model=encnet model.num_codes={k}" for k in (8, 16, 64)]
+
+
 def test_groups_by_config_without_seed(tmp_path, capsys):
     _write(tmp_path, "a0", "encnet", ["model.se_loss_weight=0"], 0, 0.5, 0.9)
     _write(tmp_path, "a1", "encnet", ["model.se_loss_weight=0"], 1, 0.7, 0.8)

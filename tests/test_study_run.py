@@ -68,13 +68,12 @@ def test_study_run_trains_copies_and_skips(tmp_path, cache_dir, tiny_checkpoint)
     assert environment.startswith("# the earlier sitting\nnumpy==1\n# ") and ", resumed: " in environment
     assert not saved.exists()  # removed once the run has finished
     ckpt = tiny_checkpoint  # a default EncNet's training checkpoint
-    for preset in ("default", "msflip"):
-        evaluated = _study_run(tmp_path, cache_dir, f"eval/{preset}", f"ckpt_path={ckpt}", f"inference@eval={preset}",
-                               app="evaluate")
-        assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
-        record = json.loads((tmp_path / "results" / "eval" / preset / "metrics.json").read_text())
-        assert record["model"] == "encnet" and record["ckpt_path"] == str(ckpt) and "test/mIoU" in record
-        assert record["eval"]["flip"] is (preset == "msflip")
+    evaluated = _study_run(tmp_path, cache_dir, "eval/msflip", f"ckpt_path={ckpt}", "inference@eval=msflip",
+                           app="evaluate")  # the override reaches encnet-eval: flip is off by default
+    assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+    record = json.loads((tmp_path / "results" / "eval" / "msflip" / "metrics.json").read_text())
+    assert record["model"] == "encnet" and record["ckpt_path"] == str(ckpt) and "test/mIoU" in record
+    assert record["eval"]["flip"] is True
     wrong = _study_run(tmp_path, cache_dir, "eval/x", app="predict")
     assert wrong.returncode == 2 and "STUDY_APP must be train or evaluate, got 'predict'" in wrong.stderr
 

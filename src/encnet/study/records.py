@@ -4,6 +4,7 @@ overrides that tell runs apart, seed excluded), paired by seed or, for ``encnet-
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -15,13 +16,19 @@ STAGES = ("val", "test")
 NAMES = ("mIoU", "pixAcc", "top1_err")
 
 
+def _natural(path: Path) -> list:
+    """Sort key reading the numbers in a path as numbers: ``codes/8`` < ``codes/16`` < ``codes/64``."""
+    return [(0, float(part), "") if i % 2 else (1, 0.0, part)
+            for i, part in enumerate(re.split(r"(\d+(?:\.\d+)?)", str(path)))]
+
+
 def collect(*roots: Path) -> dict[str, list[dict]]:
     """metrics.json files under ``roots`` (each must hold some) grouped by configuration: model choice + the
     overrides that tell runs apart (seed excluded, and overrides that every run shares, such as
     ``data.num_workers=0``)."""
     files = []
     for root in roots:
-        found = sorted(Path(root).rglob("metrics.json"))
+        found = sorted(Path(root).rglob("metrics.json"), key=_natural)  # codes/8 before codes/16
         if not found:
             raise FileNotFoundError(f"no metrics.json under {root}")
         files += found
