@@ -79,6 +79,26 @@ def test_figures_drawn_from_the_runs_once_every_directory_has_some(tmp_path, mon
     assert "not run yet (`make curves figure5`)" in shown
 
 
+def _pilot_run(path, model, miou):
+    """A 48-epoch pilot run's metrics.json, its history holding epoch 24 at the final metrics."""
+    _run(path, 0, miou)
+    record = json.loads((path / "metrics.json").read_text())
+    record["choices"]["model"], record["overrides"][0] = model, f"model={model}"
+    record["history"] = [{"epoch": 23, **{k: v for k, v in record.items() if k.startswith("val/")}}]
+    (path / "metrics.json").write_text(json.dumps(record))
+
+
+def test_a_pair_without_its_baseline_yet_is_shown_without_differences(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _pilot_run(tmp_path / "results/pilot/384px/48ep/encnet/s0", "encnet", 0.5)
+    shown = render("pilot")
+    assert shown.count("| `model=encnet` | 1 | 50.00 ± 0.00 |") == 2 and "Δ" not in shown
+    assert shown.count("No `model=fcn` run yet, so no paired differences (`make pilot`).") == 2
+    _pilot_run(tmp_path / "results/pilot/384px/48ep/fcn/s0", "fcn", 0.4)
+    shown = render("pilot")
+    assert shown.count("| `model=encnet` | 1 | +10.00 (1 pair) |") == 2 and "run yet" not in shown
+
+
 @pytest.mark.parametrize("file", sorted(set(FILES.values())))
 def test_the_prose_quotes_intervals_of_the_tables(file, monkeypatch):
     """Every ``Δ [low, high]`` the prose of the results page and of the README quotes is a cell of a table

@@ -20,18 +20,20 @@ import sys
 from pathlib import Path
 
 from encnet.cli.results import main as results
+from encnet.study.records import collect
 from encnet.data.context_scenes import AMBIGUOUS
 
 CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"
 PILOT = "{root}/pilot/384px/48ep --baseline model=fcn --mean-of {ambiguous} --markdown"
 MULTISCALE = "{root}/multiscale/%s --baseline inference@eval=default --mean-of {ambiguous} --markdown"
-FIGURE5 = "{root}/curves/128px/encnet {root}/table1/128px/%s {root}/figure5/128px/%s --mean-of {ambiguous} --markdown"
+FIGURE5 = ("{root}/curves/128px/encnet {root}/table1/128px/%s {root}/figure5/128px/%s --baseline %s "
+           "--mean-of {ambiguous} --markdown")
 STABILITY = "{root}/curves/128px {root}/stability/128px/%s --baseline %s --metric val/mIoU --stability --markdown"
 FIGURE5_ITEMS = (
     ("Figure 5 in miniature: against α (`model.se_loss_weight`)",
-     FIGURE5 % ("no_se", "alpha") + " --plot docs/figure5_alpha.png", "make curves figure5"),
+     FIGURE5 % ("no_se", "alpha", "model.se_loss_weight") + " --plot docs/figure5_alpha.png", "make curves figure5"),
     ("Figure 5 in miniature: against K (`model.num_codes`)",
-     FIGURE5 % ("k0", "codes") + " --plot docs/figure5_codes.png", "make curves figure5"),
+     FIGURE5 % ("k0", "codes", "model.num_codes") + " --plot docs/figure5_codes.png", "make curves figure5"),
 )
 TABLE1 = (("Table 1 in miniature: 128 px scenes, 24 epochs (final weights)",
            "{root}/curves/128px {root}/table1/128px --baseline model=fcn --mean-of {ambiguous} --markdown",
@@ -104,6 +106,18 @@ def _has_runs(argv: list[str]) -> bool:
     return all(any(root.rglob("metrics.json")) for root in _roots(argv))
 
 
+def _without_missing_baseline(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` less its ``--baseline KEY=VALUE`` when no run has that configuration yet (one model of a pair
+    has finished), and that baseline (None when it is there or not asked for)."""
+    if "--baseline" not in argv or "=" not in argv[argv.index("--baseline") + 1]:
+        return argv, None
+    at = argv.index("--baseline")
+    token = argv[at + 1]
+    if any(token in name.split() for name in collect(*_roots(argv))):
+        return argv, None
+    return argv[:at] + argv[at + 2:], token
+
+
 def _plot(argv: list[str]) -> tuple[list[str], str | None]:
     """``argv`` without its ``--plot FILE``, and FILE (None for a table)."""
     if "--plot" not in argv:
@@ -125,11 +139,13 @@ def render(name: str, root: Path = Path("results")) -> str:
             parts.append(f"**{heading}** ({command}): not run yet (`{make}`).\n")
             continue
         table, figure = _plot(argv)
+        table, missing = _without_missing_baseline(table)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             results(table)
         image = f"\n\n![{heading}]({os.path.relpath(figure, Path(FILES[name]).parent)})" if figure else ""
-        parts.append(f"**{heading}** ({command}):\n\n{out.getvalue().strip()}{image}\n")
+        pending = f"\n\nNo `{missing}` run yet, so no paired differences (`{make}`)." if missing else ""
+        parts.append(f"**{heading}** ({command}):\n\n{out.getvalue().strip()}{image}{pending}\n")
     return "\n".join(parts)
 
 
