@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 from encnet.cli.results import main as results
-from encnet.study.records import collect
 from encnet.data.context_scenes import AMBIGUOUS
+from encnet.study.records import collect
 
 CURVES = "{root}/curves/%s --baseline model=fcn --mean-of {ambiguous} --markdown"
 PILOT = "{root}/pilot/384px/48ep --baseline model=fcn --mean-of {ambiguous} --markdown"
