@@ -46,7 +46,7 @@ def test_write_blocks_replaces_only_the_blocks(tmp_path, monkeypatch):
     assert "old" not in text and text.count("between") == len(BLOCKS) - 1
     assert all(block(tmp_path / FILES[name], name) == render(name).strip("\n") for name in BLOCKS)
     assert "not run yet (`make curves table1`)" in text and "not run yet (`make multiscale`)" in text
-    assert "**384 px scenes (pilot)" in (tmp_path / "README.md").read_text()
+    assert "**384 px scenes, after 24 epochs" in (tmp_path / "README.md").read_text()
 
 
 def _run(path, seed, miou, overrides=(), **model):

@@ -42,7 +42,7 @@ MULTISCALE_128 = ("128 px scenes: multi-scale + flip against one scale", MULTISC
 BLOCKS = {
     "headline": (
         ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
-        ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+        ("384 px scenes, after 24 epochs (final weights)", CURVES % "384px", "make curves"),
         *TABLE1,
         MULTISCALE_128,
         *FIGURE5_ITEMS,
@@ -53,7 +53,7 @@ BLOCKS = {
         ("128 px scenes, after 24 epochs (final weights)", CURVES % "128px", "make curves"),
         ("384 px scenes, after 6 epochs", CURVES % "384px" + " --epoch 6", "make curves"),
         ("384 px scenes, after 12 epochs", CURVES % "384px" + " --epoch 12", "make curves"),
-        ("384 px scenes (pilot), after 24 epochs (final weights)", CURVES % "384px", "make curves"),
+        ("384 px scenes, after 24 epochs (final weights)", CURVES % "384px", "make curves"),
     ),
     "pilot": (
         ("384 px scenes, 48 epochs (pilot): after 24 epochs", PILOT + " --epoch 24", "make pilot"),
@@ -68,7 +68,7 @@ BLOCKS = {
     "figure5": FIGURE5_ITEMS,
     "multiscale": (
         MULTISCALE_128,
-        ("384 px scenes (pilot): multi-scale + flip against one scale", MULTISCALE % "384px", "make multiscale"),
+        ("384 px scenes: multi-scale + flip against one scale", MULTISCALE % "384px", "make multiscale"),
         ("The 128 px seed-0 EncNet: which scales and flips make the difference",
          "{root}/multiscale/128px/encnet/s0 {root}/multiscale_probe/128px/encnet/s0 --mean-of {ambiguous} --markdown",
          "make multiscale multiscale-probe"),
