@@ -21,7 +21,7 @@ PACKAGE = $(if $(WHEELHOUSE),$(if $(EXTRAS),.[$(EXTRAS)],.),.[dev$(if $(EXTRAS),
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install lock check lint wheelhouse offline-check gpu-check train eval test test-shuffled notebooks sweep \
-	table1 figure5 stability stability-bn reach-accuracy study-code study-save eval-code stability-code multiscale multiscale-probe curves pilot curves-figure results-tables results-doc benchmark \
+	table1 figure5 stability stability-bn reach-accuracy study-code study-save eval-code stability-code multiscale retrain multiscale-probe curves pilot curves-figure results-tables results-doc benchmark \
 	clean help
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "make stability-bn  FCN and EncNet again, every epoch kept: val as trained vs batch-norm statistics recomputed"
 	@echo "make reach-accuracy  384 px pairs: ambiguous-pixel accuracy within and beyond the FCN's reach (results/reach/)"
 	@echo "make multiscale encnet-eval of every finished curve run's checkpoint: one scale vs multi-scale + flip"
+	@echo "make retrain    the 128 px curve runs whose checkpoints are gone (RETRAIN_SEEDS), again, then make multiscale of them"
 	@echo "make multiscale-probe   which scales and flips make that difference, on one checkpoint (PROBE_RUN)"
 	@echo "make curves     learning curves: FCN vs EncNet, 24 epochs, the CURVE_QUEUE of size:seed pairs, one run at a time"
 	@echo "make pilot      384 px scenes, PILOT_EPOCHS (48) epochs, seed 0: EncNet then FCN (results/pilot/)"
@@ -313,6 +314,19 @@ multiscale: install eval-code
 				ckpt_path=$$ckpt inference@eval=$${mode#*:} $$scene || exit 1; \
 		done; \
 	done
+
+# The 128 px curve runs of seeds RETRAIN_SEEDS were trained on a machine since returned, their checkpoints with it:
+# `make retrain` trains them again (the curve runs' code snapshot, model and seed) in logs/study/retrain/, results in
+# results/retrain/128px/<model>/s<seed>/, then `make multiscale` evaluates those checkpoints for the curve runs
+# (CURVE_RUNS=logs/study/retrain). Another install trains slightly different numbers ("Across installs" in
+# docs/results.md): each retrained run's metrics.json sits beside the curve run's for comparison.
+RETRAIN_SEEDS ?= 2 3 4
+retrain: install study-code eval-code
+	for seed in $(RETRAIN_SEEDS); do for model in fcn encnet; do \
+		scripts/study-run retrain/128px/$$model/s$$seed model=$$model seed=$$seed trainer.max_epochs=$(CURVE_EPOCHS) \
+			|| exit 1; \
+	done; done
+	$(MAKE) --no-print-directory multiscale CURVE_RUNS=logs/study/retrain
 
 # The weights-only final checkpoint of a finished curve run (no optimizer, loop or random state: ≈ 3 MB), committed
 # for the notebooks and for evaluating the run on another machine (make multiscale reads it when the run's
